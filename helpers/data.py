@@ -1,0 +1,159 @@
+"""Small real data sets, offline by default.
+
+Introduced in ``notebooks/00_start_here.ipynb``. The MNIST digits and the
+three photographs ship in ``data/`` (see ``data/README.md`` for provenance
+and licences); ``make data`` regenerates them. Every load checks the file
+against ``data/SHA256SUMS`` and reads arrays with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+SOURCES = ("shipped", "keras")
+SHIPPED_TRAIN, SHIPPED_TEST = 4500, 500
+POST_TRAIN, POST_TEST = 3000, 500  # the MNIST post's 1/20 of 60,000 and 10,000
+BN_IMAGE_NAMES = ("camera.png", "chelsea.png", "coffee.png")
+REGENERATE = "run `make data` (or `python data/make_data.py`) in the repository root"
+
+
+class DataError(RuntimeError):
+    """A shipped data file is missing, corrupt, or cannot be fetched."""
+
+
+def data_dir() -> Path:
+    """The folder holding the shipped data.
+
+    ``$MIND_THE_GAP_DATA`` overrides the default, the ``data/`` folder next to
+    the ``helpers`` package (an editable install keeps them side by side).
+    """
+    return Path(os.environ.get("MIND_THE_GAP_DATA", Path(__file__).resolve().parent.parent / "data"))
+
+
+def _checked(path: Path) -> Path:
+    """Return ``path`` after verifying it against ``SHA256SUMS``."""
+    root = data_dir()
+    if not path.is_file():
+        raise DataError(f"missing data file {str(path)!r}; {REGENERATE}.")
+    sums_file = root / "SHA256SUMS"
+    if not sums_file.is_file():
+        raise DataError(f"missing checksum file {str(sums_file)!r}; {REGENERATE}.")
+    sums = dict(reversed(line.split("  ", 1)) for line in sums_file.read_text().splitlines() if line)
+    key = path.relative_to(root).as_posix()
+    if key not in sums:
+        raise DataError(f"{key!r} is not listed in {str(sums_file)!r}; {REGENERATE}.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sums[key]:
+        raise DataError(
+            f"data file {str(path)!r} is corrupt (sha256 {digest[:12]}…, expected "
+            f"{sums[key][:12]}…); {REGENERATE}."
+        )
+    return path
+
+
+def _check_count(name: str, value, limit: int, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= limit:
+        raise ValueError(
+            f"invalid `{name}`: {value!r}; expected an int from 1 to {limit} for "
+            f"source={source!r}" + (" (pass source='keras' for the full MNIST)" if source == "shipped" else "")
+        )
+    return int(value)
+
+
+def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: int = POST_TEST):
+    """Load MNIST digits as ``uint8`` arrays, like ``keras.datasets.mnist``.
+
+    The default reproduces the post's data scale -- the first 1/20 of each
+    split, 3,000 training and 500 test digits -- from the subset shipped in
+    ``data/``, without a network connection. ``source="keras"`` calls
+    ``keras.datasets.mnist.load_data()`` (downloads 11 MB once, then uses the
+    cache) and keeps the first ``n_train`` and ``n_test`` digits, exactly as
+    the post did.
+
+    Args:
+        source: ``"shipped"`` or ``"keras"``. Defaults to ``"shipped"``.
+        n_train: Number of training digits. Defaults to 3000.
+        n_test: Number of test digits. Defaults to 500.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: images of shape
+        ``(n, 28, 28)`` and labels of shape ``(n,)``, all ``uint8``.
+
+    Raises:
+        ValueError: for an unknown source or a count out of range.
+        DataError: if the shipped file is missing or corrupt, or the Keras
+            download fails.
+
+    Example:
+        >>> (x_train, y_train), (x_test, y_test) = load_mnist()
+        >>> x_train.shape, x_train.dtype, y_test.shape
+        ((3000, 28, 28), dtype('uint8'), (500,))
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown MNIST `source`: {source!r}; expected one of {SOURCES}")
+    if source == "shipped":
+        n_train = _check_count("n_train", n_train, SHIPPED_TRAIN, source)
+        n_test = _check_count("n_test", n_test, SHIPPED_TEST, source)
+        path = _checked(data_dir() / "mnist_subset.npz")
+        with np.load(path, allow_pickle=False) as arrays:
+            return ((arrays["x_train"][:n_train], arrays["y_train"][:n_train]),
+                    (arrays["x_test"][:n_test], arrays["y_test"][:n_test]))
+    n_train = _check_count("n_train", n_train, 60000, source)
+    n_test = _check_count("n_test", n_test, 10000, source)
+    from helpers.reproducibility import import_tensorflow_quietly
+
+    _, keras = import_tensorflow_quietly()
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as err:  # urllib raises several types; all mean "no data"
+        raise DataError(
+            "could not download MNIST with keras.datasets.mnist.load_data() and no "
+            f"cached copy exists in ~/.keras/datasets ({type(err).__name__}: {err}); "
+            "connect to the internet once, or use source='shipped'."
+        ) from err
+    return (x_train[:n_train], y_train[:n_train]), (x_test[:n_test], y_test[:n_test])
+
+
+def load_bn_images(size: int = 197):
+    """Load the three grayscale training images of the BatchNorm scenario.
+
+    Done the way the post did: open each file with Pillow, resize to
+    ``size × size`` with an antialiasing filter (the post's
+    ``Image.ANTIALIAS`` is called ``Image.Resampling.LANCZOS`` since Pillow
+    10), stack, and add one channel axis. Pixel values stay in 0..255, as in
+    the post. Files are read in sorted order; label ``i`` is one-hot at
+    position ``i``.
+
+    Args:
+        size: Side length in pixels; ResNet50 needs at least 32. Defaults to
+            197, the post's size.
+
+    Returns:
+        ``(x, y, names)``: ``x`` of shape ``(3, size, size, 1)`` and dtype
+        ``uint8``, ``y`` the one-hot labels ``float32 (3, 3)``, ``names`` the
+        file names.
+
+    Example:
+        >>> x, y, names = load_bn_images()
+        >>> x.shape, x.dtype, names
+        ((3, 197, 197, 1), dtype('uint8'), ('camera.png', 'chelsea.png', 'coffee.png'))
+    """
+    from PIL import Image
+
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 32 <= size <= 1024:
+        raise ValueError(
+            f"invalid image `size`: {size!r}; expected an int from 32 (ResNet50's "
+            "minimum input) to 1024, e.g. the post's 197"
+        )
+    images = []
+    for name in BN_IMAGE_NAMES:
+        path = _checked(data_dir() / "bn_images" / name)
+        with Image.open(path) as img:
+            images.append(np.array(img.convert("L").resize((size, size), Image.Resampling.LANCZOS)))
+    x = np.stack(images).reshape(-1, size, size, 1)
+    y = np.eye(len(images), dtype="float32")
+    return x, y, BN_IMAGE_NAMES

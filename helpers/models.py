@@ -1,0 +1,156 @@
+"""The four posts' models, ported faithfully to Keras 3.
+
+Each builder is a plain function returning a ``keras.Model``; the knobs the
+notebooks turn (dropout rates, BatchNorm momentum, input size) are keyword
+arguments whose defaults are the posts' values. With ``compile=True`` (the
+default) the model is compiled exactly as in its post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from helpers.reproducibility import import_tensorflow_quietly
+
+keras = import_tensorflow_quietly()[1]
+layers = keras.layers
+
+
+def _rate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"invalid `{name}`: {value!r}; expected a float in [0, 1), e.g. 0.2 (0 disables it)")
+    return float(value)
+
+
+def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rate: float = 0.01,
+                         compile: bool = True):
+    """The ModelCheckpoint post's network (scenario 01).
+
+    Flatten(2×2) → Dropout 0.2 → Dense 64 → Dropout 0.15 → Dense 32 →
+    Dense 3 softmax, with linear hidden layers as in the post; SGD (learning
+    rate 0.01, the default then and now) and categorical cross-entropy.
+
+    Args:
+        dropout: The two dropout rates. Defaults to the post's (0.2, 0.15).
+        learning_rate: SGD learning rate. Defaults to 0.01.
+        compile: Compile as the post did. Defaults to True.
+
+    Example:
+        >>> build_checkpoint_mlp().count_params()
+        2499
+    """
+    d1, d2 = (_rate(f"dropout[{i}]", r) for i, r in enumerate(_pair(dropout)))
+    model = keras.Sequential([
+        keras.Input(shape=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(d1),
+        layers.Dense(64),
+        layers.Dropout(d2),
+        layers.Dense(32),
+        layers.Dense(3, activation="softmax"),
+    ], name="checkpoint_mlp")
+    if compile:
+        model.compile(loss="categorical_crossentropy",
+                      optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+
+def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = True):
+    """The MNIST post's small CNN (scenario 02).
+
+    Conv 32 3×3 ReLU → Conv 32 3×3 ReLU → MaxPool 2 → Dropout 0.25 → Flatten
+    → Dense 32 ReLU → Dropout 0.5 → Dense 10 softmax; Adam, categorical
+    cross-entropy, accuracy.
+
+    Args:
+        dropout: The two dropout rates. Defaults to the post's (0.25, 0.5).
+        compile: Compile as the post did. Defaults to True.
+
+    Example:
+        >>> build_mnist_cnn().count_params()
+        157386
+    """
+    d1, d2 = (_rate(f"dropout[{i}]", r) for i, r in enumerate(_pair(dropout)))
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Dropout(d1),
+        layers.Flatten(),
+        layers.Dense(32, activation="relu"),
+        layers.Dropout(d2),
+        layers.Dense(10, activation="softmax"),
+    ], name="mnist_cnn")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+    return model
+
+
+def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, compile: bool = True):
+    """The 1-D threshold post's network (scenario 03).
+
+    Input(1) → Normalization → Dense(1, ReLU) → Dense(1, sigmoid); Adam with
+    learning rate 0.1, binary cross-entropy, accuracy.
+
+    Args:
+        learning_rate: Adam's learning rate. Defaults to the post's 0.1.
+        normalization: Data to ``adapt()`` the Normalization layer on. The
+            post never adapts it (None), which leaves it an identity.
+            Defaults to None.
+        compile: Compile as the post did. Defaults to True.
+    """
+    if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool) or not learning_rate > 0:
+        raise ValueError(f"invalid `learning_rate`: {learning_rate!r}; expected a positive float such as 0.1")
+    norm = layers.Normalization()
+    if normalization is not None:
+        norm.adapt(normalization)
+    model = keras.Sequential([
+        keras.Input(shape=(1,)),
+        norm,
+        layers.Dense(1, activation="relu"),
+        layers.Dense(1, activation="sigmoid"),
+    ], name="threshold_model")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                      loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bool = True):
+    """The BatchNorm post's network (scenario 04).
+
+    ``keras.applications.ResNet50(weights=None, input_shape=(size, size, 1),
+    classes=3)``, unchanged except that every BatchNormalization layer's
+    momentum is set to ``momentum`` (0.99 is Keras's default, as in the
+    post). Adam, categorical cross-entropy, accuracy (logged as ``acc``, the
+    post's name).
+
+    Args:
+        input_size: Side of the square one-channel input. Defaults to the
+            post's 197.
+        momentum: BatchNormalization momentum. Defaults to 0.99.
+        compile: Compile as the post did. Defaults to True.
+    """
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
+        raise ValueError(f"invalid `input_size`: {input_size!r}; expected an int ≥ 32 (ResNet50's minimum), e.g. 197")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+        raise ValueError(f"invalid `momentum`: {momentum!r}; expected a float in [0, 1], e.g. 0.99")
+    model = keras.applications.ResNet50(weights=None, input_shape=(input_size, input_size, 1), classes=3)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = float(momentum)
+    if compile:
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["acc"])
+    return model
+
+
+def _pair(dropout) -> tuple:
+    try:
+        pair = tuple(dropout)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2:
+        raise ValueError(f"invalid `dropout`: {dropout!r}; expected two rates, e.g. (0.2, 0.15)")
+    return pair

@@ -1,0 +1,134 @@
+"""Explorers: thin ipywidgets wrappers over plain functions.
+
+Introduced in ``notebooks/00_start_here.ipynb``. Each scenario has a plain
+function -- say ``explore_checkpoint(dropout=0.2, epochs=50, progress=None)``
+-- that trains, measures and returns a :class:`Figure <matplotlib.figure.Figure>`
+(or an object with a ``figure`` attribute and an optional ``summary``
+string). Tests call that function directly. :class:`Explorer` only adds the
+controls, a Run button, a progress bar, status text and an output area where
+the figure is replaced in place.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Mapping
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from helpers.reproducibility import import_tensorflow_quietly
+
+
+def progress_callback(progress: Callable | None):
+    """A Keras callback that reports ``progress(epoch, epochs, logs)`` per epoch.
+
+    Returns an empty list when ``progress`` is None, so callers can write
+    ``callbacks=[*progress_callback(progress), ...]``.
+    """
+    if progress is None:
+        return []
+    keras = import_tensorflow_quietly()[1]
+
+    class _Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            progress(epoch + 1, self.params.get("epochs"), logs or {})
+
+    return [_Progress()]
+
+
+class Explorer:
+    """Controls + Run button + progress + status + a figure updated in place.
+
+    Args:
+        function: The plain function. It receives the controls' values as
+            keyword arguments plus ``progress=`` (a callable
+            ``progress(epoch, epochs, logs)``) and returns a Figure or an
+            object with ``.figure`` (and optionally ``.summary``).
+        controls: Keyword name -> ipywidgets control.
+        title: A heading shown above the controls.
+        run_now: Run once with the default values when shown. Defaults to
+            False.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> def square(n, progress=None):
+        ...     if n < 1:
+        ...         raise ValueError(f"invalid `n`: {n!r}; expected an int >= 1")
+        ...     return SimpleNamespace(figure=None, summary=f"{n} squared is {n * n}")
+        >>> ex = Explorer(square, {"n": widgets.IntSlider(value=3, min=0, max=9)})
+        >>> ex.run(), ex.status.value
+        (True, 'Done in 0.0 s. 3 squared is 9')
+        >>> ex.controls["n"].value = 0
+        >>> ex.run(), "invalid `n`: 0" in ex.status.value
+        (False, True)
+    """
+
+    def __init__(self, function: Callable, controls: Mapping[str, widgets.Widget], *,
+                 title: str = "", run_now: bool = False):
+        self.function = function
+        self.controls = dict(controls)
+        self.button = widgets.Button(description="Run", button_style="primary", icon="play",
+                                     tooltip="Train with these settings")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="epoch",
+                                            layout=widgets.Layout(width="60%"))
+        self.status = widgets.HTML(value="Choose settings, then press <b>Run</b>.")
+        self.output = widgets.Output()
+        self.last_result = None
+        self.button.on_click(lambda _: self.run())
+        header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        self.widget = widgets.VBox(header + [
+            widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.button, self.progress]),
+            self.status,
+            self.output,
+        ])
+        if run_now:
+            self.run()
+
+    def values(self) -> dict:
+        """The controls' current values, keyed as the plain function expects."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _progress(self, epoch, epochs, logs):
+        self.progress.max = max(int(epochs or 1), 1)
+        self.progress.value = int(epoch)
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float)))
+        self.status.value = html.escape(f"epoch {epoch}/{epochs}: {shown}")
+
+    def run(self) -> bool:
+        """Run the plain function with the current values and show its figure.
+
+        Returns:
+            True on success; False if the function raised, in which case the
+            message is shown in the status line and the previous figure is
+            kept, so no work on screen is lost.
+        """
+        self.button.disabled = True
+        self.progress.value = 0
+        self.status.value = "Running…"
+        start = time.perf_counter()
+        try:
+            result = self.function(**self.values(), progress=self._progress)
+        except Exception as err:  # shown to the reader instead of a traceback
+            self.status.value = (f'<span style="color:#b00020"><b>{type(err).__name__}:</b> '
+                                 f"{html.escape(str(err))}</span>")
+            return False
+        finally:
+            self.button.disabled = False
+        self.last_result = result
+        figure = getattr(result, "figure", result)
+        summary = getattr(result, "summary", "")
+        if figure is not None:
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(figure)
+            plt.close(figure)  # shown once, in the output area; not again below the cell
+        seconds = time.perf_counter() - start
+        self.status.value = html.escape(f"Done in {seconds:.1f} s. {summary}".strip())
+        return True
+
+    def _ipython_display_(self):
+        display(self.widget)
