@@ -49,18 +49,26 @@ def layer_family(layer) -> str | None:
 
     Returns:
         ``"batchnorm"`` for BatchNormalization, ``"dropout"`` for Dropout and
-        the noise layers, ``"other"`` for any other layer whose ``call``
-        accepts ``training`` (recurrent dropout, attention dropout, data
-        augmentation, custom layers), ``None`` for layers that behave the
-        same in both modes.
+        the noise layers, ``"other"`` for other layers that act differently
+        in training mode (recurrent or attention dropout, data augmentation,
+        custom layers whose ``call`` takes ``training``), ``None`` for layers
+        that behave the same in both modes.
     """
     keras = _keras()
     if isinstance(layer, keras.layers.BatchNormalization):
         return "batchnorm"
     if isinstance(layer, _noise_types()):
         return "dropout"
-    if "training" in inspect.signature(layer.call).parameters:
-        return "other"
+    if "training" not in inspect.signature(layer.call).parameters:
+        return None
+    if not type(layer).__module__.startswith("keras"):
+        return "other"  # a custom layer that looks at `training`: assume it matters
+    # Built-in layers accept `training` for many reasons (Dense does, for
+    # quantisation); only these actually behave differently in training mode.
+    if getattr(layer, "dropout", 0) or getattr(layer, "recurrent_dropout", 0):
+        return "other"  # RNN cells, attention with internal dropout
+    if type(layer).__name__.startswith("Random"):
+        return "other"  # data augmentation layers act only in training mode
     return None
 
 

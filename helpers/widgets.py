@@ -12,12 +12,13 @@ the figure is replaced in place.
 from __future__ import annotations
 
 import html
+import io
 import time
 from collections.abc import Callable, Mapping
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Image, display
 
 from helpers.reproducibility import import_tensorflow_quietly
 
@@ -122,10 +123,13 @@ class Explorer:
         figure = getattr(result, "figure", result)
         summary = getattr(result, "summary", "")
         if figure is not None:
-            with self.output:
-                self.output.clear_output(wait=True)
-                display(figure)
-            plt.close(figure)  # shown once, in the output area; not again below the cell
+            # A PNG rendered here (not the figure object) so the output is the
+            # same in a kernel, in a test, and in the saved notebook.
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", bbox_inches="tight")
+            plt.close(figure)
+            self.output.outputs = ()
+            self.output.append_display_data(Image(data=buffer.getvalue(), format="png"))  # shown once, in the output area; not again below the cell
         seconds = time.perf_counter() - start
         self.status.value = html.escape(f"Done in {seconds:.1f} s. {summary}".strip())
         return True
