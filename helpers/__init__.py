@@ -33,6 +33,9 @@ _EXPORTS = {
     "build_mnist_cnn": "models",
     "build_threshold_model": "models",
     "build_resnet50": "models",
+    "decompose_gap": "decompose",
+    "GapDecomposition": "decompose",
+    "plot_waterfall": "waterfall",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -56,7 +56,7 @@ def execute(path: Path, *, in_place: bool = False, timeout: int = 600) -> dict:
         ``{"notebook", "seconds", "peak_mb"}``.
     """
     nb = nbformat.read(path, as_version=4)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # No MPLBACKEND here: the kernel must pick matplotlib-inline, or figures vanish.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

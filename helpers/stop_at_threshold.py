@@ -1,0 +1,94 @@
+"""``StopAtThreshold``: stop ``fit()`` once a logged value reaches a threshold.
+
+The threshold post's custom early-stopping rule, written as a reusable Keras
+callback. Introduced in ``notebooks/03_fit_says_one.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from helpers.reproducibility import import_tensorflow_quietly
+
+keras = import_tensorflow_quietly()[1]
+
+
+class StopAtThreshold(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch where ``logs[monitor] >= threshold``.
+
+    The rule only sees what ``fit()`` put in the epoch's ``logs``. For
+    ``monitor="accuracy"`` that is the *average over the epoch's batches*,
+    each scored with the weights of its own moment -- not the accuracy of the
+    weights training ends with. Watch ``"val_accuracy"`` (or a key written by
+    a measuring callback listed *before* this one) to stop on the weights
+    themselves.
+
+    If ``monitor`` is missing from the logs, training goes on and one warning
+    per ``fit()`` lists the keys that are available.
+
+    After ``fit()``, :attr:`stopped_epoch` is the 1-based epoch at which the
+    rule fired (0 if it never did), :attr:`stopped_value` the value it saw
+    then, and :attr:`values` the monitored value of every epoch.
+
+    Args:
+        monitor: The logged key to watch. Defaults to ``"accuracy"``.
+        threshold: Stop once the value is at least this. Defaults to 1.0.
+
+    Raises:
+        ValueError: if ``monitor`` is not a non-empty string or ``threshold``
+            is not a finite number.
+
+    Example:
+        >>> stop = StopAtThreshold(monitor="val_accuracy", threshold=1.0)
+        >>> stop.on_train_begin()
+        >>> stop.on_epoch_end(0, logs={"val_accuracy": 0.998})
+        >>> stop.stopped_epoch
+        0
+    """
+
+    def __init__(self, monitor: str = "accuracy", threshold: float = 1.0):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"invalid `monitor`: {monitor!r}; expected a logged key such as "
+                             "'accuracy' or 'val_accuracy'")
+        if (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
+                or not math.isfinite(threshold)):
+            raise ValueError(f"invalid `threshold`: {threshold!r}; expected a finite number "
+                             "such as 1.0")
+        self.monitor = monitor
+        self.threshold = float(threshold)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.stopped_epoch = 0
+        self.stopped_value: float | None = None
+        self.values: list[float | None] = []
+        self._warned = False
+
+    def on_train_begin(self, logs=None):
+        # Per-run state lives here, so one instance can serve several fit() calls.
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            self.values.append(None)
+            if not self._warned:
+                warnings.warn(
+                    f"StopAtThreshold is watching {self.monitor!r}, which is not in the logs; "
+                    f"available keys: {sorted(logs)}. Training will not stop early. "
+                    "(Keys starting with 'val_' need `validation_data=`.)",
+                    stacklevel=2,
+                )
+                self._warned = True
+            return
+        value = float(value)
+        self.values.append(value)
+        if value >= self.threshold and not self.stopped_epoch:
+            self.stopped_epoch = epoch + 1  # 1-based, as in fit()'s progress bar
+            self.stopped_value = value
+            if self.model is not None:
+                self.model.stop_training = True

@@ -1,0 +1,228 @@
+"""Student versions (``make student``): no solution code left, and they run up to the first exercise.
+
+The proofs run on a small synthetic notebook written to ``tmp_path`` and on
+every notebook in ``notebooks/`` that has cells tagged ``solution``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+from make_student import code_stub, is_solution, make_student  # noqa: E402
+
+# Lines too generic to count as "solution code" if they survive (brackets, `else:`, ...).
+_TRIVIAL = re.compile(r"^([\W_]*|pass|\.\.\.|else:|try:|finally:|return|break|continue)$")
+
+
+def _lines(source: str) -> set[str]:
+    return {line.strip() for line in source.splitlines()}
+
+
+def solution_leaks(original, student) -> set[str]:
+    """Non-trivial lines of the original's solution cells that appear in the student version.
+
+    A line also written in a cell that is *not* a solution (say ``import numpy
+    as np``) is not a leak. A ``def``/``class`` header is the exercise's
+    interface, which the stub deliberately keeps; its body is the answer.
+    """
+    public = set().union(*[_lines(c.source) for c in original.cells if not is_solution(c)] or [set()])
+    secret = {line for c in original.cells if is_solution(c) for line in _lines(c.source)
+              if not (_TRIVIAL.match(line) or line.startswith("#") or line in public
+                      or re.match(r"(async\s+)?(def|class)\s", line))}
+    shown = set().union(*[_lines(c.source) for c in student.cells] or [set()])
+    return secret & shown
+
+
+def run_until_first_stub(nb, workdir: Path) -> int:
+    """Execute cells in order up to and including the first ``solution`` stub.
+
+    Returns:
+        How many cells ran. Fails the test, naming the cell, on the first error.
+    """
+    stubs = [i for i, c in enumerate(nb.cells) if is_solution(c)]
+    last = stubs[0] if stubs else len(nb.cells) - 1
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells[:last + 1]):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                pytest.fail(f"student version fails in cell {index} before the first exercise:\n{err}")
+    return last + 1
+
+
+# --------------------------------------------------------------------------- synthetic notebook
+
+def _code(source, tags=(), outputs=(), count=None):
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+    cell.outputs, cell.execution_count = [nbformat.v4.new_output("stream", text=o) for o in outputs], count
+    return cell
+
+
+def synthetic_notebook():
+    md = nbformat.v4.new_markdown_cell
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}})
+    nb.cells = [
+        md("# A tiny lesson"),
+        _code("import numpy as np\nfrom helpers.selfcheck import check", count=1),
+        _code("losses = np.array([0.9, 0.4, 0.7])\nprint(losses.min())", outputs=["0.4\n"], count=2),
+        md("**Exercise 1.** At which epoch (1-based) is the loss lowest?"),
+        _code("best_epoch = int(np.argmin(losses)) + 1  # argmin is 0-based\nprint(best_epoch)",
+              tags=["solution"], outputs=["2\n"], count=3),
+        _code('check(best_epoch, 2, name="Exercise 1", hint="epochs count from 1")', count=4),
+        md("**Exercise 2.** Write `halve(x)` and the mean of the losses."),
+        _code("def halve(x, *, exact=True):\n    return x / 2\n\n"
+              "mean_loss, spread = losses.mean(), np.ptp(losses)", tags=["solution"], count=5),
+        _code('check(halve(3), 1.5, name="Exercise 2", hint="divide")', count=6),
+        md("Because the checkpoint stores the weights *after* the update."),
+    ]
+    nb.cells[-1].metadata["tags"] = ["solution"]
+    return nb
+
+
+def test_solutions_become_stubs_and_everything_else_is_kept():
+    original = synthetic_notebook()
+    student = make_student(original)
+    assert len(student.cells) == len(original.cells)
+    for before, after in zip(original.cells, student.cells):
+        assert after.cell_type == before.cell_type
+        assert after.metadata.get("tags") == before.metadata.get("tags")  # stubs stay findable
+        if not is_solution(before):
+            assert after.source == before.source
+        if after.cell_type == "code":
+            assert after.outputs == [] and after.execution_count is None
+    assert "widgets" not in student.metadata
+    assert student.cells[4].source.splitlines()[1:] == ["best_epoch = ..."]
+    # Only names a later cell uses: `mean_loss` and `spread` are the solution's scratch work.
+    assert student.cells[7].source.splitlines()[1:] == [
+        "def halve(x, *, exact=True):", '    raise NotImplementedError("write the body of halve()")']
+    assert student.cells[-1].source == "*YOUR ANSWER HERE*"
+    assert original.cells[2].outputs, "the input notebook must not be modified"
+    assert solution_leaks(original, student) == set()
+    assert make_student(student) == student, "running the tool twice must change nothing"
+    nbformat.validate(student)
+
+
+def test_leak_detector_can_fail():
+    original = synthetic_notebook()
+    student = make_student(original)
+    student.cells[7].source += "\nmean_loss, spread = losses.mean(), np.ptp(losses)"
+    assert solution_leaks(original, student) == {"mean_loss, spread = losses.mean(), np.ptp(losses)"}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("x = 1", ["x = ..."]),
+    ("a, (b, *c) = f()\nd.e = 2\nf[0] = 3", ["a = ...", "b = ...", "c = ..."]),
+    ("for i in range(3):\n    total += i", ["i = ..."]),
+    ("import numpy.linalg as la\nfrom math import pi", ["la = ...", "pi = ..."]),
+    ("print(42)", ["..."]),
+    ("%timeit f()\ny: int = 2", ["y = ..."]),
+])
+def test_code_stub_binds_what_the_solution_bound(source, expected):
+    lines = code_stub(source).splitlines()
+    assert lines[0].startswith("# YOUR ANSWER HERE") and lines[1:] == expected
+
+
+def test_unparsable_solution_gets_the_raise_stub():
+    assert code_stub("x = = 2") == "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def test_nbgrader_style_stub():
+    student = make_student(synthetic_notebook(), stub="raise")
+    assert student.cells[4].source == "# YOUR CODE HERE\nraise NotImplementedError()"
+    with pytest.raises(ValueError, match="invalid `stub`: 'pass'"):
+        make_student(synthetic_notebook(), stub="pass")
+
+
+def test_student_version_runs_and_every_check_says_not_yet(tmp_path):
+    student = make_student(synthetic_notebook())
+    assert run_until_first_stub(student, tmp_path) == 5
+    # Run All on the stubbed notebook: no crash, and no check is fooled by `...`.
+    student = make_student(synthetic_notebook())
+    NotebookClient(student, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(i, o.ename) for i, c in enumerate(student.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors == [(8, "NotImplementedError")], "only calling the stubbed function may fail"
+    verdicts = [o.data["text/html"] for o in student.cells[5].outputs if "text/html" in o.get("data", {})]
+    assert len(verdicts) == 1 and "not yet" in verdicts[0] and "epochs count from 1" in verdicts[0]
+
+
+def test_command_line(tmp_path, capsys):
+    import make_student as tool
+
+    source = tmp_path / "lesson"
+    source.mkdir()
+    nbformat.write(synthetic_notebook(), source / "01_lesson.ipynb")
+    out = subprocess.run([sys.executable, str(REPO / "tools" / "make_student.py"), "--out",
+                          str(tmp_path / "student"), str(source / "01_lesson.ipynb")],
+                         capture_output=True, text=True, check=True)
+    assert "3 solution cell(s) replaced" in out.stdout
+    written = nbformat.read(tmp_path / "student" / "01_lesson.ipynb", as_version=4)
+    assert solution_leaks(synthetic_notebook(), written) == set()
+    for argv, message in ([["--out", str(source), str(source / "01_lesson.ipynb")], "refusing to overwrite"],
+                          [["--out", str(tmp_path / "s"), str(source / "*.ipynbx")], "no such notebook"]):
+        with pytest.raises(SystemExit) as exited:
+            tool.main(argv)
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the real notebooks
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SCENARIOS = [p for p in NOTEBOOKS if re.match(r"0[1-9]_", p.name)]
+WITH_SOLUTIONS = [p for p in NOTEBOOKS if any(is_solution(c) for c in nbformat.read(p, as_version=4).cells)]
+# Executing a student version up to its first exercise costs about a whole Run-All, and
+# nbval already runs every notebook. The cells before the first stub are the original's,
+# unchanged and in order (test_real_student_version_has_no_solution_code proves it), so
+# executing one notebook, the cheapest, proves the rest. Measured under load on 2 cores:
+# 00 29 s, 01 95 s, 02 210 s.
+CHEAPEST_FIRST = ["00_start_here", "01_checkpoint_mismatch", "03_fit_says_one",
+                  "02_validation_above_training", "04_resnet_batchnorm"]
+EXECUTED = sorted(WITH_SOLUTIONS, key=lambda p: (CHEAPEST_FIRST + [p.stem]).index(p.stem))[:1]
+_NONE_YET = [pytest.param(None, marks=pytest.mark.skip(
+    reason="no notebook in notebooks/ has a cell tagged `solution` yet; the synthetic notebook "
+           "tests above still prove the tool"))]
+
+
+@pytest.mark.parametrize("path", SCENARIOS or [pytest.param(None, marks=pytest.mark.skip(
+    reason="no scenario notebooks (notebooks/0[1-9]_*.ipynb) yet"))], ids=lambda p: getattr(p, "name", p))
+def test_every_scenario_has_at_least_three_exercises(path):
+    count = sum(is_solution(c) and c.cell_type == "code" for c in nbformat.read(path, as_version=4).cells)
+    assert count >= 3, (f"{path.name} has {count} code cell(s) tagged `solution`; each of its ≥ 3 "
+                        "exercises needs its reference solution in its own code cell tagged `solution`")
+
+
+@pytest.mark.parametrize("path", WITH_SOLUTIONS or _NONE_YET, ids=lambda p: getattr(p, "name", p))
+def test_real_student_version_has_no_solution_code(path):
+    original = nbformat.read(path, as_version=4)
+    student = make_student(original)
+    assert solution_leaks(original, student) == set()
+    assert [c.cell_type for c in student.cells] == [c.cell_type for c in original.cells]
+    assert all(a.source == b.source for a, b in zip(original.cells, student.cells) if not is_solution(a))
+    assert all(not c.get("outputs") and c.get("execution_count") is None
+               for c in student.cells if c.cell_type == "code")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXECUTED or _NONE_YET, ids=lambda p: getattr(p, "name", p))
+def test_real_student_version_runs_until_the_first_exercise(path, tmp_path):
+    student = make_student(nbformat.read(path, as_version=4))
+    target = tmp_path / path.name
+    nbformat.write(student, target)  # exactly what `make student` writes
+    # Run from notebooks/, the sibling of student/, so relative paths resolve as in class.
+    ran = run_until_first_stub(nbformat.read(target, as_version=4), REPO / "notebooks")
+    assert ran > 1
