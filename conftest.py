@@ -7,3 +7,39 @@ import os
 # (as when the committed outputs were made); headless tests fall back to Agg anyway.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+# --------------------------------------------------------------------------- a clean work tree
+# The kit promises that running it leaves `git status` as it was: checkpoints and
+# scratch files go to a temporary folder. Every test session checks that promise.
+
+import subprocess
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent
+
+
+def _git_status() -> str | None:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=_REPO,
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None  # not a git checkout: nothing to compare
+
+
+def pytest_sessionstart(session):
+    session.config._status_before = _git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_status_before", None)
+    after = _git_status()
+    if before is None or after is None or before == after:
+        return
+    changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+    session.config.get_terminal_writer().line(
+        "\nThe test run changed `git status` (scratch files belong in helpers.scratch_dir(), "
+        "artefacts in a git-ignored folder); entries that appeared or went:\n  " + "\n  ".join(changed),
+        red=True)
+    session.exitstatus = 1
