@@ -112,15 +112,19 @@ def preserved_state(model) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _forced_inference(layers: Iterable) -> Iterator[None]:
-    """Make ``layers`` run in inference mode even inside ``training=True``."""
+def forced_mode(layers: Iterable, training: bool) -> Iterator[None]:
+    """Make ``layers`` run with ``training=training`` whatever the model is called with.
+
+    Each layer's ``call`` is wrapped for the duration of the block and
+    restored on exit, so Keras's own code does the work in either mode.
+    """
     patched = []
     try:
         for layer in layers:
             original = layer.call
 
             def call(*args, _original=original, **kwargs):
-                kwargs["training"] = False
+                kwargs["training"] = training
                 return _original(*args, **kwargs)
 
             had_own = "call" in vars(layer)
@@ -133,6 +137,11 @@ def _forced_inference(layers: Iterable) -> Iterator[None]:
                 object.__setattr__(layer, "call", original)
             else:
                 object.__delattr__(layer, "call")
+
+
+def _forced_inference(layers: Iterable) -> contextlib.AbstractContextManager:
+    """Make ``layers`` run in inference mode even inside ``training=True``."""
+    return forced_mode(layers, training=False)
 
 
 def _resolve_active(model, mode) -> set[str]:
