@@ -32,13 +32,13 @@ from matplotlib.figure import Figure
 from helpers.data import load_mnist
 from helpers.gap_probe import GapProbe
 from helpers.models import build_mnist_cnn
-from helpers.modes import evaluate_in_mode, preserved_state
+from helpers.modes import layer_family, preserved_state
 from helpers.plots import STYLE, plot_probe
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.table import Table
 from helpers.widgets import Explorer, progress_callback
 
-keras = import_tensorflow_quietly()[1]
+tf, keras = import_tensorflow_quietly()
 
 POST_DROPOUT = (0.25, 0.5)
 POST_BATCH_SIZE = 64
@@ -48,6 +48,7 @@ N_LABELS = 10
 # nothing but its speed: 500 digits per forward pass is ~2x faster than 64.
 PROBE_BATCH_SIZE = 500
 PROBES = (None, "inference", "training")
+EXPLORER_EPOCHS = 2  # the explorer's default: a re-run within 10 s on a quiet 2-core CPU
 
 
 def prepare(x, y):
@@ -242,6 +243,80 @@ def expected_answers(run: MnistRun, one_batch: MnistRun, no_dropout: MnistRun) -
     }
 
 
+def _trunk_and_head(model):
+    """``model``'s forward pass as two compiled functions, split before its first mode-dependent layer.
+
+    The post's convolutions and pooling compute the same in training and
+    inference mode; only the layers from the first Dropout on differ. So the
+    trunk runs once and the head once per mode, which halves the cost of
+    measuring both modes.
+    """
+    if not isinstance(model, keras.Sequential):
+        raise ValueError(f"invalid `model`: {type(model).__name__}; expected a keras.Sequential "
+                         "such as build_mnist_cnn()")
+    layers = model.layers
+    split = next((i for i, layer in enumerate(layers) if layer_family(layer) is not None), len(layers))
+
+    def trunk(x):
+        for layer in layers[:split]:
+            x = layer(x)
+        return x
+
+    def head(x, training):
+        for layer in layers[split:]:
+            x = layer(x, training=training)
+        return x
+
+    return tf.function(trunk, reduce_retracing=True), tf.function(head, reduce_retracing=True)
+
+
+def _accuracies(model, x, y, *, batch_size: int, draws: int = 1, forward=None):
+    """Accuracy on ``x``/``y`` in inference mode and in ``draws`` training-mode passes.
+
+    The same numbers, to the last digit, as ``model.evaluate()`` and
+    :func:`helpers.evaluate_in_mode` with ``mode="training"`` (same layers,
+    same batches, same dropout masks, Keras's float32 ratio), at about half
+    their joint cost. The model is left exactly as it was.
+
+    Returns:
+        ``(inference, [training, ...])``.
+    """
+    trunk, head = forward or _trunk_and_head(model)
+    labels = np.argmax(y, axis=1)
+    batches = [slice(i, i + batch_size) for i in range(0, len(x), batch_size)]
+    features = [trunk(x[s]) for s in batches]  # the mode-free layers, once for every pass
+
+    def accuracy(training):
+        hits = sum(int(np.sum(np.argmax(head(f, training), axis=1) == labels[s])) for f, s in zip(features, batches))
+        return float(np.float32(hits) / np.float32(len(x)))  # float32, as Keras's accuracy metric
+
+    with preserved_state(model):  # training-mode passes advance the dropout seeds; undo that
+        return accuracy(False), [accuracy(True) for _ in range(draws)]
+
+
+class _PostProbe(GapProbe):
+    """A :class:`~helpers.GapProbe` for the post's model, recording accuracy only.
+
+    Records what ``GapProbe(x, y, metrics=["accuracy"], ...)`` records, with
+    the same numbers, but measures both modes in one pass through the
+    convolutions (:func:`_accuracies`). :attr:`last` keeps the latest
+    measurement in both modes, even with ``training_mode=False``.
+    """
+
+    def on_train_begin(self, logs=None):
+        self._forward, self.last = None, {}
+        super().on_train_begin(logs)
+
+    def _measure(self, epoch: int) -> None:  # replaces GapProbe's two full passes
+        self._forward = self._forward or _trunk_and_head(self.model)
+        inference, (training,) = _accuracies(self.model, self.x, self.y, batch_size=self.batch_size,
+                                             forward=self._forward)
+        self._add(epoch, "inference", "accuracy", inference)
+        if self.training_mode:
+            self._add(epoch, "training", "accuracy", training)
+        self.last = {"training": training, "inference": inference}
+
+
 def _at(probe: GapProbe, source: str, epoch: int) -> float:
     values = probe.series("accuracy", source)[probe.epochs("accuracy", source) == epoch]
     return float(values[0])
@@ -261,9 +336,10 @@ def train_post(dropout=POST_DROPOUT, *, epochs: int = 10, batch_size: int = POST
 
     The post's settings by default (dropout 0.25/0.5, Adam, batch 64,
     validation on the 500 test digits); only the epoch count differs (the
-    post ran 50). After ``fit()`` the training data is measured once more,
-    with the final weights in training and in inference mode, so the last
-    epoch can always be split (:meth:`MnistRun.split`).
+    post ran 50). The final weights are always measured on the training
+    data in training and in inference mode (by the probe's last
+    measurement, or once after ``fit()``), so the last epoch can always be
+    split (:meth:`MnistRun.split`).
 
     Args:
         dropout: The two dropout rates. Defaults to the post's (0.25, 0.5).
@@ -272,9 +348,10 @@ def train_post(dropout=POST_DROPOUT, *, epochs: int = 10, batch_size: int = POST
         n_train: Training digits from the shipped subset (up to 4,500).
             Defaults to 3000.
         shuffle: ``fit()``'s ``shuffle``. Defaults to True, as in the post.
-        probe: ``"training"`` measures the training data after every epoch
-            in both modes; ``"inference"`` only as ``evaluate()`` does;
-            None attaches no probe. Defaults to ``"training"``.
+        probe: ``"training"`` records accuracy on the training data after
+            every epoch in both modes; ``"inference"`` only as
+            ``evaluate()`` does; None attaches no probe. Defaults to
+            ``"training"``.
         probe_batch_size: Batch size of the probe's measurements. Defaults
             to 500 (the model has no BatchNormalization, so only speed
             depends on it).
@@ -306,20 +383,17 @@ def train_post(dropout=POST_DROPOUT, *, epochs: int = 10, batch_size: int = POST
     model = build_mnist_cnn(dropout)
     callbacks, gap_probe = [], None
     if probe is not None:
-        gap_probe = GapProbe(x, y, batch_size=probe_batch_size, metrics=["accuracy", "loss"],
-                             training_mode=probe == "training", initial=initial)
+        gap_probe = _PostProbe(x, y, batch_size=probe_batch_size, metrics=["accuracy"],
+                               training_mode=probe == "training", initial=initial)
         callbacks.append(gap_probe)
     callbacks += progress_callback(progress)  # after the probe: an epoch counts once measured
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle, verbose=0,
                         validation_data=(x_val, y_val), callbacks=callbacks)
     if gap_probe is not None:
-        end = {"inference": _at(gap_probe, "inference", epochs)}
+        end = dict(gap_probe.last)  # measured after the last epoch, in both modes
     else:
-        end = {"inference": evaluate_in_mode(model, x, y, batch_size=probe_batch_size)["accuracy"]}
-    if gap_probe is not None and probe == "training":
-        end["training"] = _at(gap_probe, "training", epochs)
-    else:
-        end["training"] = evaluate_in_mode(model, x, y, mode="training", batch_size=probe_batch_size)["accuracy"]
+        inference, (training,) = _accuracies(model, x, y, batch_size=probe_batch_size)
+        end = {"training": training, "inference": inference}
     settings = dict(dropout=tuple(dropout), epochs=epochs, batch_size=batch_size, n_train=len(x),
                     shuffle=shuffle, probe=probe, seed=seed)
     return MnistRun(model, history, gap_probe, end, settings)
@@ -357,20 +431,16 @@ def dropout_spread(model, x, y, *, draws: int = 5, batch_size: int = PROBE_BATCH
     """Training-mode accuracy under ``draws`` different sets of dropout masks.
 
     Shows how much of a training-mode measurement is the luck of the masks.
-    The model is left exactly as it was (:func:`helpers.preserved_state`).
+    The first draw uses the masks that the next measurement would use, so
+    right after ``fit()`` it repeats the run's last training-mode value. The
+    convolutions run once for all draws; the model is left exactly as it
+    was (:func:`helpers.preserved_state`).
 
     Returns:
         One accuracy per draw.
     """
     draws = _check_int("draws", draws, 2, 100, "5")
-    labels = np.argmax(y, axis=1)
-    accuracies = []
-    with preserved_state(model):  # each call below advances the dropout seeds; undo that
-        for _ in range(draws):
-            hits = sum(int(np.sum(np.argmax(model(x[i:i + batch_size], training=True), axis=1)
-                                  == labels[i:i + batch_size])) for i in range(0, len(x), batch_size))
-            accuracies.append(hits / len(x))
-    return np.array(accuracies)
+    return np.array(_accuracies(model, x, y, batch_size=batch_size, draws=draws)[1])
 
 
 def plot_gap_split(split: GapSplit, *, ax=None, title: str | None = None):
@@ -408,36 +478,54 @@ class ExploreResult:
     run: MnistRun
 
 
-def explore_mnist(dropout1: float = 0.25, dropout2: float = 0.5, epochs: int = 4,
-                  progress: Callable | None = None) -> ExploreResult:
+def explorer_figure(run: MnistRun) -> Figure:
+    """The explorer's picture of a run: accuracy per epoch and the last epoch's gap.
+
+    Accuracy curves per epoch (logged, validation, end-of-epoch inference
+    mode) on the left; the last epoch's gap split into drift, dropout and
+    generalisation on the right. A new Figure, not pyplot's, so it is shown
+    once, where the caller displays it.
+
+    Args:
+        run: A :class:`MnistRun` trained with a probe.
+
+    Returns:
+        The Figure.
+    """
+    if run.probe is None:
+        raise ValueError("the run has no probe to draw; train it with probe='inference' or 'training'")
+    dropout1, dropout2 = run.settings["dropout"]
+    figure = Figure(figsize=(9.6, 3.6), dpi=80)
+    left, right = figure.subplots(1, 2, width_ratios=(3, 2))
+    plot_probe(run.probe, "accuracy", sources=["fit", "inference", "validation"], ax=left,
+               title=f"Accuracy, dropout ({dropout1:g}, {dropout2:g})")
+    left.set_xlim(0.5, run.settings["epochs"] + 0.5)
+    plot_gap_split(run.split(), ax=right)
+    figure.tight_layout()
+    return figure
+
+
+def explore_mnist(dropout1: float = POST_DROPOUT[0], dropout2: float = POST_DROPOUT[1],
+                  epochs: int = EXPLORER_EPOCHS, progress: Callable | None = None) -> ExploreResult:
     """Train the post's CNN with two dropout rates; plot the gap and its parts.
 
-    The explorer's plain function. Accuracy curves per epoch (logged,
-    validation, end-of-epoch inference mode) on the left; the last epoch's
-    gap split into drift, dropout and generalisation on the right. Seed 0,
-    so two settings are compared on the same initial weights.
+    The explorer's plain function: :func:`train_post` (probe in inference
+    mode), then :func:`explorer_figure`. Seed 0, so two settings are
+    compared on the same initial weights.
 
     Args:
         dropout1: Rate of the Dropout after the convolutions. Defaults to 0.25.
         dropout2: Rate of the Dropout before the last layer. Defaults to 0.5.
-        epochs: Epochs, 1 to 50. Defaults to 4: a short run, re-run in under
+        epochs: Epochs, 1 to 50. Defaults to 2: a short run, re-run within
             10 s on a quiet 2-core CPU.
         progress: ``progress(epoch, epochs, logs)``. Defaults to None.
 
     Returns:
         An :class:`ExploreResult`.
     """
-    epochs = _check_int("epochs", epochs, 1, POST_EPOCHS, "4")
+    epochs = _check_int("epochs", epochs, 1, POST_EPOCHS, str(EXPLORER_EPOCHS))
     run = train_post((dropout1, dropout2), epochs=epochs, probe="inference", progress=progress)
-    split = run.split()
-    figure = Figure(figsize=(9.6, 3.6), dpi=80)  # not pyplot's: shown once, where the caller wants
-    left, right = figure.subplots(1, 2, width_ratios=(3, 2))
-    plot_probe(run.probe, "accuracy", sources=["fit", "inference", "validation"], ax=left,
-               title=f"Accuracy, dropout ({dropout1:g}, {dropout2:g})")
-    left.set_xlim(0.5, epochs + 0.5)
-    plot_gap_split(split, ax=right)
-    figure.tight_layout()
-    return ExploreResult(figure, split.summary, run)
+    return ExploreResult(explorer_figure(run), run.split().summary, run)
 
 
 def mnist_explorer() -> Explorer:
@@ -452,7 +540,7 @@ def mnist_explorer() -> Explorer:
     controls = {
         "dropout1": widgets.FloatSlider(value=POST_DROPOUT[0], description="dropout 1", **rate),
         "dropout2": widgets.FloatSlider(value=POST_DROPOUT[1], description="dropout 2", **rate),
-        "epochs": widgets.IntSlider(value=4, min=1, max=POST_EPOCHS, description="epochs",
+        "epochs": widgets.IntSlider(value=EXPLORER_EPOCHS, min=1, max=POST_EPOCHS, description="epochs",
                                     continuous_update=False),
     }
     return Explorer(explore_mnist, controls, title="Validation above training? Change dropout and epochs")
