@@ -31,8 +31,14 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
+# Two workers: much of the suite waits on single-threaded work (Keras's Python loop,
+# kernel and JupyterLab start-up, pip unpacking wheels), so two overlap well even on
+# two cores; each notebook runs whole in one worker (--dist loadfile). TEST_WORKERS=0
+# runs everything in this process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # Unit tests and doctests only: seconds, for the edit-test loop.
 test-fast: $(STAMP)

@@ -36,7 +36,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parent.parent
 BINDER = REPO / "binder"
 # Needed to test the kit, not to use it; Binder sessions are for reading and running.
-TEST_ONLY = {"pytest", "nbval", "playwright"}
+TEST_ONLY = {"pytest", "pytest-xdist", "nbval", "playwright"}
 # Cheapest first: 00 is the overview; 04 trains a ResNet50.
 PREFERRED = ["00_start_here", "01_checkpoint_mismatch", "03_fit_says_one",
              "02_validation_above_training", "04_resnet_batchnorm"]
