@@ -4,10 +4,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from helpers import resnet_collapse
 from helpers.batchnorm import (batch_statistics, batchnorm_layers, compare_statistics, fingerprint,
                                predict_with_batch_statistics, recalibrate_batchnorm, travelled, updates_needed)
 from helpers.resnet_collapse import (MomentumSweep, collapse_over_seeds, explore_resnet, first_correct_epoch,
-                                     plot_sweep, resnet_explorer, sweep_grid, train_resnet)
+                                     large_buffers_mapped, plot_sweep, release_memory, resnet_explorer, sweep_grid,
+                                     train_resnet)
 
 EPS = 1e-3  # Keras's BatchNormalization epsilon
 
@@ -228,6 +230,43 @@ def test_train_resnet_and_explorer_smoke():
     assert result.inference_correct == result.training_correct  # recalibrated on the one batch
     explorer = resnet_explorer()
     assert set(explorer.values()) == {"momentum", "epochs", "recalibrate"}
+
+
+def test_memory_helpers_change_no_number(keras, data, monkeypatch):
+    x, y = data
+    model = two_bn_model(keras)
+    expected = np.asarray(model(x, training=True))
+    glibc = resnet_collapse._glibc() is not None
+    with large_buffers_mapped(1 << 10) as tuned:
+        assert tuned == glibc
+        np.testing.assert_array_equal(np.asarray(model(x, training=True)), expected)
+    assert release_memory() == glibc
+    monkeypatch.setattr(resnet_collapse, "_glibc", lambda: None)  # macOS, Windows, musl: collect garbage only
+    with large_buffers_mapped() as tuned:
+        assert tuned is False
+    assert release_memory() is False
+
+
+def test_seed_reset_gives_the_weights_of_a_fresh_build(keras):
+    # What collapse_over_seeds relies on to reuse one traced model: bit for bit a fresh build's start.
+    from helpers.models import build_resnet50
+
+    keras.utils.set_random_seed(5)
+    fresh = build_resnet50(32)
+    fresh.optimizer.build(fresh.trainable_variables)
+    keras.utils.set_random_seed(0)
+    model = build_resnet50(32)
+    kernels = resnet_collapse._kernels_in_build_order(model, build_seed=0)
+    model.optimizer.build(model.trainable_variables)
+    variables = [*model.variables, *model.optimizer.variables]
+    initial = [(v, v.numpy()) for v in variables]
+    for v in variables:  # as if trained: every variable moved
+        v.assign(np.full(v.shape, 7, v.dtype))
+    resnet_collapse._reset_to_seed(5, initial, kernels)
+    pairs = list(zip([*fresh.variables, *fresh.optimizer.variables], variables, strict=True))
+    assert len(kernels) == 54 and all(np.array_equal(a.numpy(), b.numpy()) for a, b in pairs)
+    with pytest.raises(ValueError, match="set_random_seed"):
+        resnet_collapse._kernels_in_build_order(model, build_seed=1)
 
 
 @pytest.mark.slow
