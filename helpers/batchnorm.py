@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from helpers.modes import forced_mode
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.table import Table
 
@@ -160,29 +161,15 @@ def _batch_statistics_mode(layers: list) -> Iterator[None]:
     """
     saved = [(layer, layer.momentum, layer.moving_mean.numpy(), layer.moving_variance.numpy())
              for layer in layers]
-    patched = []
     try:
-        for layer in layers:
-            original = layer.call
-
-            def call(*args, _original=original, **kwargs):
-                kwargs["training"] = True
-                return _original(*args, **kwargs)
-
-            had_own = "call" in vars(layer)
-            object.__setattr__(layer, "call", call)  # bypass Keras's attribute tracking
-            patched.append((layer, original, had_own))
-            layer.momentum = 0.0
-            # moving * 0 + batch * 1 is exact, unless `moving` holds inf or NaN: start clean.
-            layer.moving_mean.assign(np.zeros_like(layer.moving_mean.numpy()))
-            layer.moving_variance.assign(np.zeros_like(layer.moving_variance.numpy()))
-        yield
+        with forced_mode(layers, training=True):
+            for layer in layers:
+                layer.momentum = 0.0
+                # moving * 0 + batch * 1 is exact, unless `moving` holds inf or NaN: start clean.
+                layer.moving_mean.assign(np.zeros_like(layer.moving_mean.numpy()))
+                layer.moving_variance.assign(np.zeros_like(layer.moving_variance.numpy()))
+            yield
     finally:
-        for layer, original, had_own in reversed(patched):
-            if had_own:
-                object.__setattr__(layer, "call", original)
-            else:
-                object.__delattr__(layer, "call")
         for layer, momentum, mean, variance in saved:
             layer.momentum = momentum
             layer.moving_mean.assign(mean)

@@ -25,9 +25,6 @@ Binder's) memory; the notebook's "Memory and time" has the numbers:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
-import gc
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,6 +36,7 @@ import numpy as np
 from helpers.batchnorm import (batch_statistics, batchnorm_layers, compare_statistics,
                                predict_with_batch_statistics, recalibrate_batchnorm, travelled)
 from helpers.data import load_bn_images
+from helpers.memory import large_buffers_mapped, peak_memory_mb, release_memory  # noqa: F401 (re-exported)
 from helpers.models import build_resnet50
 from helpers.modes import evaluate_in_mode
 from helpers.reproducibility import import_tensorflow_quietly
@@ -51,79 +49,6 @@ SMALL_SIZE = 64  # sweep, explorer and seed test: 9.5 times fewer pixels, the sa
 MOMENTA = (0.99, 0.9, 0.5, 0.01)
 ARCHITECTURES = ("ResNet50", "ResNet50V2")
 MAPPED_FROM_SIZE = 128  # input sizes from which train_resnet() runs inside large_buffers_mapped()
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt() parameter numbers, from glibc's <malloc.h>
-_ADAPTIVE_CEILING = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems
-
-
-@functools.cache
-def _glibc():
-    """glibc's allocator functions, or None where the C library is another (macOS, Windows, musl)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
-def release_memory() -> bool:
-    """Free dead models and give the memory they held back to the operating system.
-
-    Runs the garbage collector (Keras models hold reference cycles), then,
-    where the C library is glibc (Linux, Binder), ``malloc_trim(0)``:
-    without it glibc keeps freed heap pages for reuse, so a deleted
-    ResNet50's memory stays counted against the process. Called by the
-    functions here that train, before they build a model; never on import.
-
-    Returns:
-        True if memory was trimmed, False where only the garbage was collected.
-    """
-    gc.collect()
-    libc = _glibc()
-    if libc is None:
-        return False
-    libc.malloc_trim(0)
-    return True
-
-
-@contextlib.contextmanager
-def large_buffers_mapped(threshold: int = 1 << 18) -> Iterator[bool]:
-    """Inside the block, glibc gives every buffer from ``threshold`` bytes up its own mapping.
-
-    TensorFlow's CPU tensors come from ``malloc``. By default glibc raises the
-    size from which it maps a buffer separately to the largest buffer freed so
-    far, so after ResNet50's first step at 197×197 its activations of several
-    MB are carved out of the heap, where fragmentation added about 110 MB to
-    the step's peak and kept it after the model was deleted. Mapped on their
-    own, buffers go back to the system when freed. The price is page faults:
-    about 2 s of system CPU time per 197×197 step, so the block should hold
-    only the big run. Where each buffer comes from changes; no computed value
-    does.
-
-    glibc has no way back to its adaptive rule, so on exit the threshold is
-    set to that rule's ceiling (32 MiB, with twice that as the heap-trimming
-    threshold, as the rule pairs them): later, smaller runs take their
-    buffers from the heap as they would by default, at no extra cost. Freed
-    heap pages are returned. Elsewhere than glibc the block does nothing.
-
-    Args:
-        threshold: Size in bytes from which buffers are mapped on their own.
-            Defaults to 256 KiB (1 MiB left the 197×197 peak 11 MB higher, for
-            a third less system time; 128 KiB gained nothing more).
-
-    Yields:
-        True if glibc was tuned, False otherwise.
-    """
-    libc = _glibc()
-    if libc is None:
-        yield False
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
-    try:
-        yield True
-    finally:
-        libc.mallopt(_M_MMAP_THRESHOLD, _ADAPTIVE_CEILING)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2 * _ADAPTIVE_CEILING)
-        libc.malloc_trim(0)
 
 
 def load_images(input_size: int = POST_SIZE):
@@ -214,17 +139,6 @@ def diagnose(model, x, y) -> dict:
         "inference": evaluate_in_mode(model, x, y, mode="inference", batch_size=len(x)),
         "training": evaluate_in_mode(model, x, y, mode="training", batch_size=len(x)),
     }
-
-
-def peak_memory_mb() -> float | None:
-    """This process's peak resident memory so far, in MB (None where it cannot be read)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def plot_travelled(table: Table, momentum: float, updates: int, *, ax=None, title=None):

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import resnet_collapse
+from helpers import memory, resnet_collapse
 from helpers.batchnorm import (batch_statistics, batchnorm_layers, compare_statistics, fingerprint,
                                predict_with_batch_statistics, recalibrate_batchnorm, travelled, updates_needed)
 from helpers.resnet_collapse import (MomentumSweep, collapse_over_seeds, explore_resnet, first_correct_epoch,
@@ -236,12 +236,12 @@ def test_memory_helpers_change_no_number(keras, data, monkeypatch):
     x, y = data
     model = two_bn_model(keras)
     expected = np.asarray(model(x, training=True))
-    glibc = resnet_collapse._glibc() is not None
+    glibc = memory._glibc() is not None
     with large_buffers_mapped(1 << 10) as tuned:
         assert tuned == glibc
         np.testing.assert_array_equal(np.asarray(model(x, training=True)), expected)
     assert release_memory() == glibc
-    monkeypatch.setattr(resnet_collapse, "_glibc", lambda: None)  # macOS, Windows, musl: collect garbage only
+    monkeypatch.setattr(memory, "_glibc", lambda: None)  # macOS, Windows, musl: collect garbage only
     with large_buffers_mapped() as tuned:
         assert tuned is False
     assert release_memory() is False
