@@ -26,6 +26,7 @@ import platform
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -131,6 +132,19 @@ def main(argv=None) -> int:
             ok = r["seconds"] <= BUDGET_S and r["peak_mb"] <= BUDGET_MB
             lines.append(f"| {path.name} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {'yes' if ok else '**no**'} |")
             print(lines[-1], flush=True)
+
+    if not args.skip_notebooks:
+        # The notebooks' share of `make test`: the same pytest options, notebooks only.
+        workers = os.environ.get("TEST_WORKERS", "2")
+        command = [sys.executable, "-m", "pytest", "notebooks", "-q"]
+        command += [] if workers == "0" else ["-n", workers, "--dist", "loadfile"]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        verdict = (done.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
+        lines += [f"\nnbval pass over all notebooks (`pytest notebooks`, {workers} workers as in "
+                  f"`make test`): **{seconds:.0f} s** (budget 300 s); {verdict}.\n"]
+        print(lines[-1], flush=True)
 
     lines += ["\n## Explorers (Run pressed twice, default settings)\n",
               "| scenario | first run s | re-run s | budget s | settings |", "|---|---:|---:|---:|---|"]
