@@ -92,10 +92,17 @@ def large_buffers_mapped(threshold: int = 1 << 18) -> Iterator[bool]:
         libc.malloc_trim(0)
 
 
-def peak_memory_mb() -> float | None:
-    """This process's peak resident memory so far, in MB (None where it cannot be read)."""
+def peak_memory_mb(pid: int | None = None) -> float | None:
+    """A process's peak resident memory so far, in MB (``VmHWM`` in ``/proc``).
+
+    Args:
+        pid: The process; None for this one. Defaults to None.
+
+    Returns:
+        Megabytes, or None where ``/proc`` cannot be read (macOS, Windows).
+    """
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{'self' if pid is None else int(pid)}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:

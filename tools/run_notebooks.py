@@ -23,15 +23,8 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
+from helpers.memory import peak_memory_mb
 
-def _peak_mb_linux(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class _Sampler(threading.Thread):
@@ -69,7 +62,7 @@ def execute(path: Path, *, in_place: bool = False, timeout: int = 600) -> dict:
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         seconds = time.perf_counter() - start
-        peak = _peak_mb_linux(pid)
+        peak = peak_memory_mb(pid)
         sampler.stop.set()
         peak = peak if peak is not None else sampler.peak
     if in_place:
