@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from helpers import checks
 from helpers.modes import forced_mode
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.table import Table
@@ -31,18 +32,6 @@ from helpers.table import Table
 
 def _keras():
     return import_tensorflow_quietly()[1]
-
-
-def _check_momentum(momentum) -> float:
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-        raise ValueError(f"invalid `momentum`: {momentum!r}; expected a float in [0, 1], e.g. 0.99")
-    return float(momentum)
-
-
-def _check_updates(updates) -> int:
-    if isinstance(updates, bool) or not isinstance(updates, (int, np.integer)) or updates < 0:
-        raise ValueError(f"invalid `updates`: {updates!r}; expected a non-negative int, e.g. 5")
-    return int(updates)
 
 
 def travelled(momentum: float, updates: int) -> float:
@@ -65,7 +54,7 @@ def travelled(momentum: float, updates: int) -> float:
         >>> round(travelled(0.01, 1), 2)
         0.99
     """
-    return 1.0 - _check_momentum(momentum) ** _check_updates(updates)
+    return 1.0 - checks.momentum("momentum", momentum) ** checks.integer("updates", updates, low=0, example=5)
 
 
 def updates_needed(momentum: float, fraction: float = 0.99) -> int:
@@ -82,11 +71,10 @@ def updates_needed(momentum: float, fraction: float = 0.99) -> int:
         >>> updates_needed(0.99), updates_needed(0.99, 0.5), updates_needed(0.01)
         (459, 69, 1)
     """
-    momentum = _check_momentum(momentum)
+    momentum = checks.momentum("momentum", momentum)
     if momentum == 1:
         raise ValueError("invalid `momentum`: 1.0; with momentum 1 the moving statistics never move")
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise ValueError(f"invalid `fraction`: {fraction!r}; expected a float in (0, 1), e.g. 0.99")
+    fraction = checks.number("fraction", fraction, low=0, high=1, low_open=True, high_open=True, example=0.99)
     if momentum == 0:
         return 1
     n = max(1, math.ceil(math.log(1 - fraction) / math.log(momentum)))
@@ -134,10 +122,8 @@ def _updating_layers(model) -> list:
 
 def _check_x(x, batch_size) -> int:
     keras = _keras()
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size < 1):
-        raise ValueError(f"invalid `batch_size`: {batch_size!r}; expected a positive int such as 32 "
-                         "(the batch size used in fit())")
+    if batch_size is not None:
+        checks.positive_int("batch_size", batch_size, example="32 (the batch size used in fit())")
     arrays = keras.tree.flatten(x)
     if not arrays or not all(hasattr(a, "shape") for a in arrays):
         raise TypeError(f"`x` must be an array or a structure of arrays (as in fit()), got "

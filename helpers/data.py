@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import checks
+
 SOURCES = ("shipped", "keras")
 SHIPPED_TRAIN, SHIPPED_TEST = 4500, 500
 POST_TRAIN, POST_TEST = 3000, 500  # the MNIST post's 1/20 of 60,000 and 10,000
@@ -56,12 +58,9 @@ def _checked(path: Path) -> Path:
 
 
 def _check_count(name: str, value, limit: int, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= limit:
-        raise ValueError(
-            f"invalid `{name}`: {value!r}; expected an int from 1 to {limit} for "
-            f"source={source!r}" + (" (pass source='keras' for the full MNIST)" if source == "shipped" else "")
-        )
-    return int(value)
+    example = f"{limit} for source={source!r}" + (" (pass source='keras' for the full MNIST)"
+                                                     if source == "shipped" else "")
+    return checks.integer(name, value, low=1, high=limit, example=example)
 
 
 def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: int = POST_TEST):
@@ -144,11 +143,8 @@ def load_bn_images(size: int = 197):
     """
     from PIL import Image
 
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 32 <= size <= 1024:
-        raise ValueError(
-            f"invalid image `size`: {size!r}; expected an int from 32 (ResNet50's "
-            "minimum input) to 1024, e.g. the post's 197"
-        )
+    size = checks.integer("size", size, low=32, high=1024,
+                          example="the post's 197 (32 is ResNet50's minimum input)")
     images = []
     for name in BN_IMAGE_NAMES:
         path = _checked(data_dir() / "bn_images" / name)

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from helpers.modes import FAMILIES, _check_data, check_compiled, evaluate_in_mode, families_present
+from helpers import checks
+from helpers.modes import FAMILIES, evaluate_in_mode, families_present
 from helpers.table import Table
 
 PARTS = ("drift",) + FAMILIES + ("interaction",)
@@ -218,7 +219,7 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
         >>> history = model.fit(x, y, batch_size=32, epochs=5)  # doctest: +SKIP
         >>> decompose_gap(model, x, y, history=history).dominant  # doctest: +SKIP
     """
-    check_compiled(model, "decompose_gap()")
+    checks.compiled(model, "decompose_gap()")
     logged, params = _logged_values(probe, history)
     origin = "probe" if probe is not None else "history"
     if probe is not None:
@@ -233,10 +234,8 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
         raise ValueError("`x` and `y` are required with `history=`: pass the training data "
                          "given to fit(), e.g. decompose_gap(model, x_train, y_train, history=h)")
     batch_size = 32 if batch_size is None else batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"invalid `batch_size`: {batch_size!r}; expected the positive int passed to fit()")
-    batch_size = int(batch_size)
-    n = _check_data(x, y, sample_weight)
+    batch_size = checks.positive_int("batch_size", batch_size, example="the batch size passed to fit()")
+    n = checks.samples(x, y, sample_weight)
     steps = (params or {}).get("steps")
     if steps and steps != math.ceil(n / batch_size):
         warnings.warn(f"fit() ran {steps} steps per epoch but {n} samples in batches of "

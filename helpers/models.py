@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from helpers import checks
 from helpers.reproducibility import import_tensorflow_quietly
 
 keras = import_tensorflow_quietly()[1]
 layers = keras.layers
-
-
-def _rate(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"invalid `{name}`: {value!r}; expected a float in [0, 1), e.g. 0.2 (0 disables it)")
-    return float(value)
 
 
 def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rate: float = 0.01,
@@ -39,7 +34,7 @@ def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rat
         >>> build_checkpoint_mlp().count_params()
         2499
     """
-    d1, d2 = (_rate(f"dropout[{i}]", r) for i, r in enumerate(_pair(dropout)))
+    d1, d2 = (checks.rate(f"dropout_{i + 1}", r) for i, r in enumerate(_pair(dropout)))
     model = keras.Sequential([
         keras.Input(shape=(2, 2)),
         layers.Flatten(),
@@ -70,7 +65,7 @@ def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = T
         >>> build_mnist_cnn().count_params()
         157386
     """
-    d1, d2 = (_rate(f"dropout[{i}]", r) for i, r in enumerate(_pair(dropout)))
+    d1, d2 = (checks.rate(f"dropout_{i + 1}", r) for i, r in enumerate(_pair(dropout)))
     model = keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
         layers.Conv2D(32, (3, 3), activation="relu"),
@@ -101,8 +96,7 @@ def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, com
             Defaults to None.
         compile: Compile as the post did. Defaults to True.
     """
-    if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool) or not learning_rate > 0:
-        raise ValueError(f"invalid `learning_rate`: {learning_rate!r}; expected a positive float such as 0.1")
+    learning_rate = checks.number("learning_rate", learning_rate, low=0, low_open=True, example=0.1)
     norm = layers.Normalization()
     if normalization is not None:
         norm.adapt(normalization)
@@ -133,10 +127,8 @@ def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bo
         momentum: BatchNormalization momentum. Defaults to 0.99.
         compile: Compile as the post did. Defaults to True.
     """
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-        raise ValueError(f"invalid `input_size`: {input_size!r}; expected an int ≥ 32 (ResNet50's minimum), e.g. 197")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-        raise ValueError(f"invalid `momentum`: {momentum!r}; expected a float in [0, 1], e.g. 0.99")
+    input_size = checks.integer("input_size", input_size, low=32, example="197 (32 is ResNet50's minimum)")
+    momentum = checks.momentum("momentum", momentum)
     model = keras.applications.ResNet50(weights=None, input_shape=(input_size, input_size, 1), classes=3)
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from helpers import checks
 from helpers.reproducibility import import_tensorflow_quietly
 
 FAMILIES = ("dropout", "batchnorm", "other")
@@ -162,27 +163,6 @@ def _resolve_active(model, mode) -> set[str]:
     return active
 
 
-def _check_data(x, y, sample_weight):
-    keras = _keras()
-    n = len(keras.tree.flatten(x)[0])
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None and len(keras.tree.flatten(value)[0]) != n:
-            raise ValueError(
-                f"`x` has {n} samples but `{name}` has {len(keras.tree.flatten(value)[0])}; "
-                "pass the same samples in both"
-            )
-    return n
-
-
-def check_compiled(model, what: str = "this measurement") -> None:
-    """Raise a clear error when ``model`` has not been compiled."""
-    if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
-        raise ValueError(
-            f"model {getattr(model, 'name', model)!r} is not compiled; {what} reuses the "
-            "compiled loss and metrics, so call `model.compile(loss=..., metrics=[...])` first"
-        )
-
-
 def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
                      batch_size: int = 32) -> dict[str, float]:
     """Like ``model.evaluate(..., return_dict=True)``, in a chosen mode.
@@ -213,11 +193,10 @@ def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
         ValueError: for an uncompiled model, mismatched data, a bad mode or
             batch size.
     """
-    check_compiled(model, "evaluate_in_mode()")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"invalid `batch_size`: {batch_size!r}; expected a positive int such as 32")
+    checks.compiled(model, "evaluate_in_mode()")
+    batch_size = checks.positive_int("batch_size", batch_size, example=32)
     active = _resolve_active(model, mode)
-    n = _check_data(x, y, sample_weight)
+    n = checks.samples(x, y, sample_weight)
     if not active:
         result = model.evaluate(x, y, sample_weight=sample_weight, batch_size=int(batch_size),
                                 verbose=0, return_dict=True)

@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from helpers import checks
+
 _SCRATCH: Path | None = None
 
 
@@ -67,11 +69,7 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
     Raises:
         ValueError: if ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(
-            f"invalid `seed`: {seed!r}; expected a non-negative int such as "
-            "`setup_notebook(seed=0)`"
-        )
+    seed = checks.seed("seed", seed, example="setup_notebook(seed=0)")
     tf, keras = import_tensorflow_quietly()
     keras.utils.set_random_seed(seed)
     if deterministic:

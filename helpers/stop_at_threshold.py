@@ -6,10 +6,9 @@ callback. Introduced in ``notebooks/03_fit_says_one.ipynb``.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 
+from helpers import checks
 from helpers.reproducibility import import_tensorflow_quietly
 
 keras = import_tensorflow_quietly()[1]
@@ -53,10 +52,7 @@ class StopAtThreshold(keras.callbacks.Callback):
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"invalid `monitor`: {monitor!r}; expected a logged key such as "
                              "'accuracy' or 'val_accuracy'")
-        if (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
-                or not math.isfinite(threshold)):
-            raise ValueError(f"invalid `threshold`: {threshold!r}; expected a finite number "
-                             "such as 1.0")
+        threshold = checks.number("threshold", threshold, example=1.0)
         self.monitor = monitor
         self.threshold = float(threshold)
         self._reset()

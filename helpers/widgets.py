@@ -1,12 +1,17 @@
 """Explorers: thin ipywidgets wrappers over plain functions.
 
-Introduced in ``notebooks/00_start_here.ipynb``. Each scenario has a plain
-function -- say ``explore_checkpoint(dropout=0.2, epochs=50, progress=None)``
--- that trains, measures and returns a :class:`Figure <matplotlib.figure.Figure>`
-(or an object with a ``figure`` attribute and an optional ``summary``
-string). Tests call that function directly. :class:`Explorer` only adds the
-controls, a Run button, a progress bar, status text and an output area where
-the figure is replaced in place.
+Introduced in ``notebooks/00_start_here.ipynb``. Every scenario has the same
+two functions in its ``figures.py``:
+
+* ``explore(<knobs>, progress=None) -> ExploreResult``: the plain function
+  that trains, measures and draws. Tests call it directly.
+* ``explorer(*, run_now=False, **defaults) -> Explorer``: the widget, whose
+  controls start at the plain function's defaults updated by ``defaults``.
+
+Knobs are spelled the same everywhere: ``dropout_1``, ``dropout_2``,
+``momentum``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``.
+:class:`Explorer` only adds the controls, a Run button, a progress bar,
+status text and an output area where the figure is replaced in place.
 """
 
 from __future__ import annotations
@@ -15,12 +20,34 @@ import html
 import io
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 
 from helpers.reproducibility import import_tensorflow_quietly
+
+
+@dataclass
+class ExploreResult:
+    """What every explorer's plain function returns.
+
+    Attributes:
+        figure: The figure the explorer shows.
+        summary: One sentence with the run's key numbers, shown under the
+            figure.
+        run: The run behind the figure (model, history, measurements), for
+            readers who want to look further.
+        values: The key numbers of ``summary`` by name, for tests and
+            exercises.
+    """
+
+    figure: Any
+    summary: str
+    run: Any = None
+    values: dict = field(default_factory=dict)
 
 
 def progress_callback(progress: Callable | None):
@@ -46,19 +73,18 @@ class Explorer:
     Args:
         function: The plain function. It receives the controls' values as
             keyword arguments plus ``progress=`` (a callable
-            ``progress(epoch, epochs, logs)``) and returns a Figure or an
-            object with ``.figure`` (and optionally ``.summary``).
+            ``progress(epoch, epochs, logs)``) and returns an
+            :class:`ExploreResult`.
         controls: Keyword name -> ipywidgets control.
         title: A heading shown above the controls.
         run_now: Run once with the default values when shown. Defaults to
             False.
 
     Example:
-        >>> from types import SimpleNamespace
         >>> def square(n, progress=None):
         ...     if n < 1:
         ...         raise ValueError(f"invalid `n`: {n!r}; expected an int >= 1")
-        ...     return SimpleNamespace(figure=None, summary=f"{n} squared is {n * n}")
+        ...     return ExploreResult(figure=None, summary=f"{n} squared is {n * n}")
         >>> ex = Explorer(square, {"n": widgets.IntSlider(value=3, min=0, max=9)})
         >>> ex.run(), ex.status.value
         (True, 'Done in 0.0 s. 3 squared is 9')

@@ -130,7 +130,7 @@ def test_bn_images_load_like_the_post():
 
 @pytest.mark.parametrize("size", [16, 0, "197", 197.0, True])
 def test_bn_images_bad_size(size):
-    with pytest.raises(ValueError, match="invalid image `size`"):
+    with pytest.raises(ValueError, match="invalid `size`"):
         load_bn_images(size)
 
 

@@ -1,0 +1,173 @@
+"""Argument checks: one place, one error format.
+
+Every public function of the kit validates its arguments through these
+checks, so a bad value always gets the same kind of message -- the name, the
+value, what was expected and an example, in Keras's style::
+
+    invalid `epochs`: 0; expected an int >= 1, e.g. 50
+
+Each check returns the value converted to a plain Python type, so callers can
+write ``epochs = checks.integer("epochs", epochs, low=1, example=50)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def _fail(name: str, value, expected: str, example) -> ValueError:
+    hint = "" if example is None else f", e.g. {example}"
+    return ValueError(f"invalid `{name}`: {value!r}; expected {expected}{hint}")
+
+
+def integer(name: str, value, *, low: int | None = None, high: int | None = None,
+            example=None) -> int:
+    """An int (NumPy ints too, bools never) within ``[low, high]``.
+
+    Example:
+        >>> integer("epochs", 5, low=1)
+        5
+        >>> integer("epochs", True, low=1, example=50)
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `epochs`: True; expected an int >= 1, e.g. 50
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    if not ok:
+        if low is not None and high is not None:
+            expected = f"an int from {low} to {high}"
+        elif low is not None:
+            expected = f"an int >= {low}"
+        elif high is not None:
+            expected = f"an int <= {high}"
+        else:
+            expected = "an int"
+        raise _fail(name, value, expected, example)
+    return int(value)
+
+
+def positive_int(name: str, value, *, example=None) -> int:
+    """An int >= 1: epochs, batch sizes, counts.
+
+    Example:
+        >>> positive_int("batch_size", 0, example=32)
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `batch_size`: 0; expected an int >= 1, e.g. 32
+    """
+    return integer(name, value, low=1, example=example)
+
+
+def seed(name: str, value, *, example=0) -> int:
+    """A random seed accepted by ``keras.utils.set_random_seed``."""
+    return integer(name, value, low=0, high=2**31 - 1, example=example)
+
+
+def number(name: str, value, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, example=None) -> float:
+    """A finite real number (not a bool) in an interval.
+
+    Example:
+        >>> number("learning_rate", 0.1, low=0, low_open=True)
+        0.1
+        >>> number("learning_rate", 0, low=0, low_open=True, example=0.1)
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `learning_rate`: 0; expected a number > 0, e.g. 0.1
+    """
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    ok = ok and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        if low is not None and high is not None:
+            expected = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        elif low is not None:
+            expected = f"a number {'>' if low_open else '>='} {low}"
+        elif high is not None:
+            expected = f"a number {'<' if high_open else '<='} {high}"
+        else:
+            expected = "a finite number"
+        raise _fail(name, value, expected, example)
+    return float(value)
+
+
+def rate(name: str, value) -> float:
+    """A dropout rate: a number in [0, 1); 0 disables the layer.
+
+    Example:
+        >>> rate("dropout_1", 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `dropout_1`: 1.0; expected a number in [0, 1), e.g. 0.2 (0 disables it)
+    """
+    return number(name, value, low=0, high=1, high_open=True, example="0.2 (0 disables it)")
+
+
+def momentum(name: str, value) -> float:
+    """A BatchNormalization momentum: a number in [0, 1]."""
+    return number(name, value, low=0, high=1, example=0.99)
+
+
+def choice(name: str, value, options: Iterable):
+    """One of ``options``.
+
+    Example:
+        >>> choice("monitor", "acc", ("loss", "val_loss"))
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `monitor`: 'acc'; expected one of ('loss', 'val_loss')
+    """
+    options = tuple(options)
+    if value not in options:
+        raise _fail(name, value, f"one of {options}", None)
+    return value
+
+
+def flag(name: str, value) -> bool:
+    """A bool (NumPy bools too), never a truthy stand-in such as ``"no"``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(name, value, "True or False", None)
+    return bool(value)
+
+
+def samples(x, y=None, sample_weight=None) -> int:
+    """The number of samples in ``x``, checked against ``y`` and ``sample_weight``.
+
+    Works with arrays and with Keras's nested structures (dicts, lists).
+
+    Example:
+        >>> samples(np.zeros((4, 2)), np.zeros(3))
+        Traceback (most recent call last):
+        ...
+        ValueError: `x` has 4 samples but `y` has 3; pass the same samples in both
+    """
+    n = len(_first_leaf(x))
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None and len(_first_leaf(value)) != n:
+            raise ValueError(f"`x` has {n} samples but `{name}` has {len(_first_leaf(value))}; "
+                             "pass the same samples in both")
+    return n
+
+
+def _first_leaf(data):
+    while isinstance(data, (dict, list, tuple)):
+        if not data:
+            raise ValueError("empty data structure; pass at least one array")
+        data = next(iter(data.values())) if isinstance(data, dict) else data[0]
+    return data
+
+
+def compiled(model, what: str = "this measurement") -> None:
+    """Raise a clear error when ``model`` has not been compiled."""
+    if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
+        raise ValueError(
+            f"model {getattr(model, 'name', model)!r} is not compiled; {what} reuses the "
+            "compiled loss and metrics, so call `model.compile(loss=..., metrics=[...])` first"
+        )
