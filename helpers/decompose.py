@@ -1,24 +1,38 @@
 """Split the gap between ``fit()``'s logged numbers and ``evaluate()`` into causes.
 
-Introduced in ``notebooks/00_start_here.ipynb`` ("bring your own model") and
-quoted in each scenario notebook's summary. For every compiled metric and the
-loss, with L the value ``fit()`` logged for the last epoch, T the end-of-epoch
-value with every layer in training mode, I the end-of-epoch value in inference
-mode (what ``evaluate()`` returns) and F_f the value with only family f in
+Introduced in ``notebooks/00_start_here.ipynb`` ("bring your own model"). The
+gap is the kit's (:mod:`helpers.gap`): what ``fit()`` logged minus what
+``evaluate()`` says. For every compiled metric and the loss, with L the value
+``fit()`` logged for the last epoch, T the end-of-epoch value with every layer
+in training mode, I the end-of-epoch value in inference mode (what
+``evaluate()`` returns) and v(S) the value with only the families in S in
 training mode::
 
-    L - I  =  (L - T)                       drift: weights moving during the epoch
-            + sum_f (F_f - I)                each family switched on alone
-            + (T - I - sum_f (F_f - I))      interaction between families
+    L - I  =  (L - T)          drift: the weights moving during the epoch
+            + (T - I)          the layer families, split by `method`:
 
-The identity telescopes, so the parts sum to the gap exactly (up to float
-rounding). Every measurement goes through :func:`helpers.modes.evaluate_in_mode`,
+* ``method="alone"``: each family f gets v({f}) - I (switched on alone from
+  inference mode) and an ``interaction`` part takes the remainder
+  T - I - sum_f (v({f}) - I). The parts sum to the gap *by construction*: the
+  interaction is whatever is left.
+* ``method="shapley"``: each family gets its Shapley value over all subsets
+  of the families present (:mod:`helpers.shapley`), the mean of what it adds
+  over every order of switching them on. These parts sum to T - I with no
+  interaction part and do not depend on any order.
+
+**Why drift is measured in training mode.** Drift compares the logged value
+with the end-of-epoch weights *in the mode fit() used*, so it holds only
+what changed between the two measurements of the same kind -- the weights
+moving, plus that epoch's own dropout masks and batches against the ones
+measured now -- and the family parts explain T - I entirely at the final
+weights. The other order (drift in inference mode) would need the epoch's
+intermediate weights run in inference mode, which no longer exist after
+``fit()``. Every measurement goes through :func:`helpers.modes.evaluate_in_mode`,
 which restores the model bit for bit.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import time
 import warnings
@@ -26,111 +40,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from helpers import checks
+from helpers import checks, shapley
+from helpers.gap_decomposition import METHODS, GapDecomposition, subset_name
 from helpers.modes import FAMILIES, evaluate_in_mode, families_present
-from helpers.table import Table
-
-PARTS = ("drift",) + FAMILIES + ("interaction",)
-DESCRIPTIONS = {
-    "drift": "the weights moving during the epoch (fit() averages its batches while training; "
-             "evaluate() sees only the final weights)",
-    "dropout": "Dropout and noise layers, active during fit() and off in evaluate()",
-    "batchnorm": "BatchNormalization normalising with each batch's statistics during fit() "
-                 "instead of its moving averages",
-    "other": "other training-mode layers (recurrent dropout, augmentation, custom layers)",
-    "interaction": "the layer families acting together (their joint effect beyond each alone)",
-}
-
-
-class GapDecomposition:
-    """The result of :func:`decompose_gap`: measurements, parts and a verdict.
-
-    Attributes:
-        metrics: The metrics decomposed, ``"loss"`` first.
-        measured: ``{metric: {source: value}}`` with sources ``"fit"`` (as
-            logged), ``"training"`` (end of epoch, training mode),
-            ``"inference"`` (= ``evaluate()``) and one per family present,
-            measured with that family alone in training mode.
-        parts: ``{metric: {part: value}}`` with parts ``"drift"``,
-            ``"dropout"``, ``"batchnorm"``, ``"other"`` (only if such layers
-            exist) and ``"interaction"``; absent families are exactly 0.
-        gap: ``{metric: fit - inference}``.
-        families: Layer counts per family, as :func:`~helpers.modes.families_present`.
-        passes: Forward passes over the data that the decomposition cost.
-        batch_size: The batch size used for the training-mode passes.
-
-    Example:
-        >>> r = GapDecomposition(
-        ...     {"loss": {"fit": 0.5, "training": 0.45, "inference": 0.3, "dropout": 0.45}},
-        ...     {"loss": {"drift": 0.05, "dropout": 0.15, "batchnorm": 0.0, "interaction": 0.0}},
-        ...     families={"dropout": 1}, passes=2, batch_size=32)
-        >>> r.dominant_part("loss"), round(r.gap["loss"], 4), abs(r.residual("loss")) < 1e-12
-        ('dropout', 0.2, True)
-    """
-
-    def __init__(self, measured, parts, families, passes, batch_size):
-        self.measured, self.parts = measured, parts
-        self.metrics = list(measured)
-        self.gap = {m: measured[m]["fit"] - measured[m]["inference"] for m in self.metrics}
-        self.families, self.passes, self.batch_size = families, passes, batch_size
-
-    def _check_metric(self, metric: str) -> None:
-        if metric not in self.parts:
-            raise KeyError(f"metric {metric!r} was not decomposed; available keys: {self.metrics}")
-
-    def residual(self, metric: str = "loss") -> float:
-        """The gap minus the sum of the parts: zero up to float rounding."""
-        self._check_metric(metric)
-        return self.gap[metric] - math.fsum(self.parts[metric].values())
-
-    def dominant_part(self, metric: str = "loss") -> str:
-        """The name of the part largest in size, e.g. ``"dropout"``."""
-        self._check_metric(metric)
-        return max(self.parts[metric].items(), key=lambda kv: abs(kv[1]))[0]
-
-    def explain(self, metric: str = "loss") -> str:
-        """One sentence: the gap for ``metric`` and which part dominates it."""
-        self._check_metric(metric)
-        fit, infer, gap = self.measured[metric]["fit"], self.measured[metric]["inference"], self.gap[metric]
-        head = f"For {metric}, fit() logged {fit:.4f} and evaluate() gives {infer:.4f} (gap {gap:+.4f})"
-        size = math.fsum(abs(v) for v in self.parts[metric].values())
-        if size < 1e-7:
-            return head + "; no part contributes: the two agree."
-        part = self.dominant_part(metric)
-        value = self.parts[metric][part]
-        share = abs(value) / size
-        return (f"{head}; the largest part, {value:+.4f} ({share:.0%} of all parts by size), "
-                f"comes from {DESCRIPTIONS[part]}.")
-
-    @property
-    def dominant(self) -> str:
-        """:meth:`explain` for the first metric (the loss, when decomposed)."""
-        return self.explain(self.metrics[0])
-
-    @property
-    def table(self) -> Table:
-        """Tidy parts: one row per metric and part, with its share of the gap."""
-        rows = []
-        for m in self.metrics:
-            gap = self.gap[m]
-            for part, value in self.parts[m].items():
-                share = value / gap if abs(gap) > 1e-12 else None
-                rows.append({"metric": m, "part": part, "value": value, "share": share})
-        return Table(rows)
-
-    def wide(self) -> Table:
-        """One row per metric: the three measurements, the gap and its parts."""
-        return Table([{"metric": m, "fit": self.measured[m]["fit"],
-                       "training": self.measured[m]["training"],
-                       "inference": self.measured[m]["inference"], "gap": self.gap[m],
-                       **self.parts[m]} for m in self.metrics])
-
-    def __repr__(self) -> str:
-        return f"{self.wide()}\n" + "\n".join(self.explain(m) for m in self.metrics)
-
-    def _repr_html_(self) -> str:
-        sentences = "".join(f"<li>{html.escape(self.explain(m))}</li>" for m in self.metrics)
-        return f"{self.wide()._repr_html_()}<ul>{sentences}</ul>"
 
 
 def _logged_values(probe, history) -> tuple[dict[str, float], dict | None]:
@@ -179,20 +91,22 @@ def _choose_metrics(metrics, measured_keys, logged, origin) -> list[str]:
 
 
 def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, history=None,
-                  batch_size: int | None = None, metrics=None) -> GapDecomposition:
+                  batch_size: int | None = None, metrics=None, method: str = "alone") -> GapDecomposition:
     """Split ``fit()``'s last logged values minus ``evaluate()``'s into causes.
 
     Call it right after ``fit()``, on the training data, with either the
     :class:`~helpers.GapProbe` that was attached to ``fit()`` or the history
-    it returned. The end-of-epoch values are measured now, once per mode
-    (inference, all of training mode, each layer family alone); families the
-    model lacks cost nothing and their parts are exactly 0. One draw of the
-    dropout masks is used, the same on every call. The model is not changed:
+    it returned. The end-of-epoch values are measured now, one forward pass
+    per set of layer families in training mode; families the model lacks
+    cost nothing and their parts are exactly 0. One draw of the dropout
+    masks is used, the same on every call. The model is not changed:
     weights, BatchNorm statistics and seed states are restored bit for bit.
 
-    The drift part is "logged minus end-of-epoch training mode": the weights
-    moving during the epoch, plus the difference between that epoch's own
-    random masks and shuffled batches and the ones measured here.
+    Passes: 1 without training-mode layers, 2 with one family. With two
+    families both methods cost 4 (inference, training, each alone: the four
+    subsets). With three, ``"alone"`` costs 5 and ``"shapley"`` 8 (every
+    subset). The drift part is "logged minus end-of-epoch training mode"
+    (see the module's docstring for why that reference).
 
     Args:
         model: A compiled Keras model (Sequential, Functional, nested).
@@ -207,19 +121,24 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
             statistics depend on it). Defaults to the probe's, else 32.
         metrics: Which metrics, e.g. ``["loss"]``. Defaults to every metric
             both logged and compiled.
+        method: ``"alone"`` (each family switched on alone from inference
+            mode, plus an interaction remainder) or ``"shapley"`` (each
+            family's Shapley value, no interaction). Defaults to ``"alone"``.
 
     Returns:
-        A :class:`GapDecomposition`.
+        A :class:`~helpers.gap_decomposition.GapDecomposition`.
 
     Raises:
         ValueError: for an uncompiled model, missing or mismatched data, a
-            metric that does not exist or was not logged, a bad batch size.
+            metric that does not exist or was not logged, a bad batch size
+            or method.
 
     Example:
         >>> history = model.fit(x, y, batch_size=32, epochs=5)  # doctest: +SKIP
-        >>> decompose_gap(model, x, y, history=history).dominant  # doctest: +SKIP
+        >>> decompose_gap(model, x, y, history=history, method="shapley").dominant  # doctest: +SKIP
     """
     checks.compiled(model, "decompose_gap()")
+    method = checks.choice("method", method, METHODS)
     logged, params = _logged_values(probe, history)
     origin = "probe" if probe is not None else "history"
     if probe is not None:
@@ -250,34 +169,34 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
         _warn_if_changed(probe, inference, chosen)  # comparable only on the probe's own data
     families = families_present(model)
     present = [f for f in FAMILIES if f in families]
-    passes = 1
-    if not present:
-        training = inference  # no layer acts differently in training mode
-    else:
-        training = evaluate_in_mode(model, x, y, mode="training", **kw)
-        passes += 1
-    alone = {}
-    for family in present:
-        if len(present) == 1:
-            alone[family] = training  # switching the only family on *is* training mode
-        else:
-            alone[family] = evaluate_in_mode(model, x, y, mode={family}, **kw)
-            passes += 1
-
-    for result in [training, *alone.values()]:
+    measured_sets = {frozenset(): inference}
+    if present:  # without such layers training mode *is* inference mode: no pass needed
+        measured_sets[frozenset(present)] = evaluate_in_mode(model, x, y, mode="training", **kw)
+    for s in shapley.coalitions(present):
+        if s not in measured_sets and (method == "shapley" or len(s) == 1):
+            measured_sets[s] = evaluate_in_mode(model, x, y, mode=set(s), **kw)
+    for s, result in measured_sets.items():
         missing = [m for m in chosen if m not in result]
         if missing:  # Keras names metrics differently in its own evaluate() loop
             raise ValueError(f"metric {missing[0]!r} is reported by evaluate() but not by the "
                              f"training-mode pass ({sorted(result)}); pass `metrics=` without it")
+
     measured, parts = {}, {}
     for m in chosen:
-        L, T, I = logged[m], training[m], inference[m]
-        measured[m] = {"fit": L, "training": T, "inference": I, **{f: alone[f][m] for f in present}}
-        split = {f: (alone[f][m] - I if f in present else 0.0) for f in FAMILIES
-                 if f != "other" or f in present}
-        interaction = (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
-        parts[m] = {"drift": L - T, **split, "interaction": interaction}
-    return GapDecomposition(measured, parts, families, passes, batch_size)
+        values = {s: result[m] for s, result in measured_sets.items()}
+        L, T, I = logged[m], values[frozenset(present)], inference[m]
+        measured[m] = {"fit": L, "training": T, "inference": I,
+                       **{subset_name(s): v for s, v in values.items()
+                          if len(s) == 1 or 0 < len(s) < len(present)}}
+        if method == "shapley":
+            split = shapley.shapley_values(values, present)
+        else:
+            split = shapley.switched_on_alone(values, present)
+        split = {f: split.get(f, 0.0) for f in FAMILIES if f != "other" or f in present}
+        parts[m] = {"drift": L - T, **split}
+        if method == "alone":
+            parts[m]["interaction"] = (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
+    return GapDecomposition(measured, parts, families, len(measured_sets), batch_size, method=method)
 
 
 def _warn_if_changed(probe, inference, metrics) -> None:

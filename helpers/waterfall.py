@@ -1,15 +1,19 @@
 """A waterfall chart of a :class:`~helpers.decompose.GapDecomposition`.
 
 Introduced in ``notebooks/00_start_here.ipynb``. The chart walks from what
-``evaluate()`` says to what ``fit()`` logged: each layer family switched on
-in turn, their interaction, the end-of-epoch training-mode value as a
-subtotal, then the drift of the weights during the epoch.
+``evaluate()`` says to what ``fit()`` logged: each layer family's part (for
+``method="alone"`` each switched on alone, then their interaction; for
+``method="shapley"`` each family's Shapley value, with no interaction bar),
+the end-of-epoch training-mode value as a subtotal, then the drift of the
+weights during the epoch. The title states the gap with its sign
+(:data:`helpers.gap.HEADER`).
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from helpers.gap import HEADER
 from helpers.plots import STYLE
 
 LABELS = {"dropout": "+ Dropout\n& noise", "batchnorm": "+ Batch-\nNorm", "other": "+ other\nlayers",
@@ -83,6 +87,7 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
     ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize="x-small")
     ax.set_ylim(y_lo, y_hi)
     ax.set_ylabel(metric + (" (axis cut)" if cut else ""))
-    ax.set_title(title or f"{metric}: from evaluate() to what fit() logged")
+    split = ", Shapley split" if getattr(result, "method", "alone") == "shapley" else ""
+    ax.set_title(title or f"{metric}: {HEADER} = {result.gap[metric]:+.4f}{split}")
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax

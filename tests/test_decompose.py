@@ -1,5 +1,6 @@
 """decompose_gap: the parts sum to the gap, each is what it claims, the model is untouched."""
 
+import itertools
 import math
 import warnings
 
@@ -8,7 +9,10 @@ import numpy as np
 import pytest
 
 from helpers import GapProbe, Table
-from helpers.decompose import GapDecomposition, decompose_gap, measure_cost
+from helpers.decompose import decompose_gap, measure_cost
+from helpers.gap import HEADER
+from helpers.gap_decomposition import GapDecomposition
+from helpers.shapley import sequential_parts, shapley_values
 from helpers.modes import evaluate_in_mode
 from helpers.waterfall import plot_waterfall
 from tests.conftest import make_tiny, same, snapshot
@@ -180,17 +184,29 @@ def test_result_table_sentence_and_html():
     assert result.gap["loss"] == pytest.approx(0.2)
     assert result.dominant_part("loss") == "dropout"
     assert result.dominant == result.explain("loss")
-    assert "gap +0.2000" in result.dominant and "Dropout" in result.dominant and "60%" in result.dominant
+    assert "gap = fit − evaluate = +0.2000" in result.dominant
+    assert "Dropout" in result.dominant and "60%" in result.dominant
     assert "agree" in result.explain("accuracy")
     table = result.table
     assert isinstance(table, Table) and table.columns == ["metric", "part", "value", "share"]
     assert table.where(metric="loss", part="dropout").column("share") == [pytest.approx(0.6)]
-    assert table.where(metric="accuracy").column("share") == [None] * 4  # no gap: no share
-    assert result.wide().columns[:5] == ["metric", "fit", "training", "inference", "gap"]
+    assert table.where(metric="accuracy").column("share") == [None] * 4  # no part: no share
+    assert result.wide().columns[:5] == ["metric", "fit", "training", "inference", HEADER]
     page = result._repr_html_()
     assert page.startswith("<table>") and page.count("<li>") == 2
     with pytest.raises(KeyError, match=r"'acc' was not decomposed; available keys: \['loss', 'accuracy'\]"):
         result.explain("acc")
+
+
+def test_one_share_definition_whatever_the_signs():
+    # Parts that cancel: a share "of the gap" would exceed 1; a share by size never does.
+    measured = {"loss": {"fit": 0.40, "training": 0.50, "inference": 0.50}}
+    parts = {"loss": {"drift": -0.10, "dropout": 0.30, "batchnorm": -0.20, "interaction": 0.0}}
+    result = GapDecomposition(measured, parts, {"dropout": 1, "batchnorm": 1}, passes=4, batch_size=8)
+    assert result.shares("loss") == pytest.approx({"drift": 1 / 6, "dropout": 0.5, "batchnorm": 1 / 3,
+                                                   "interaction": 0.0})
+    assert result.table.column("share") == [pytest.approx(v) for v in result.shares("loss").values()]
+    assert "(50% of all parts by size)" in result.explain("loss")
 
 
 def test_waterfall_walks_from_evaluate_to_fit(keras, tiny_data):
@@ -259,3 +275,96 @@ def test_measure_cost_reports_a_ratio_to_one_epoch():
     assert cost["passes"] == 2  # the MNIST CNN has only Dropout: inference + training mode
     assert cost["ratio"] == pytest.approx(cost["decompose_s"] / cost["epoch_s"])
     assert 0 < cost["decompose_s"] <= cost["first_decompose_s"]
+
+
+def _three_families(keras, tiny_data):
+    """Dense, BatchNorm, a custom training-only layer ("other") and Dropout, trained 2 epochs."""
+    class Scale(keras.layers.Layer):  # acts only in training mode: family "other"
+        def call(self, inputs, training=None):
+            return inputs * 1.5 if training else inputs
+
+    x, y = tiny_data
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.BatchNormalization(momentum=0.9), Scale(),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    return model, history
+
+
+def _orders_mean(values, families):
+    """The Shapley value by its other definition: the mean part over every switching order."""
+    orders = [sequential_parts(values, order) for order in itertools.permutations(families)]
+    return {f: math.fsum(o[f] for o in orders) / len(orders) for f in families}
+
+
+def test_shapley_with_two_families_costs_no_extra_pass(keras, tiny_data):
+    model, history, probe = _fit(keras, tiny_data, dropout=0.5, batchnorm=True)
+    alone = decompose_gap(model, probe=probe)
+    fair = decompose_gap(model, probe=probe, method="shapley")
+    assert fair.passes == alone.passes == 4  # inference, training, each family alone
+    assert fair.method == "shapley" and alone.method == "alone"
+    for m in fair.metrics:
+        T, I = fair.measured[m]["training"], fair.measured[m]["inference"]
+        assert list(fair.parts[m]) == ["drift", "dropout", "batchnorm"]  # no interaction part
+        assert math.fsum(fair.parts[m].values()) - fair.parts[m]["drift"] == pytest.approx(T - I, abs=1e-6)
+        assert abs(fair.residual(m)) < 1e-6
+        assert fair.parts[m]["drift"] == alone.parts[m]["drift"]  # the same reference: training mode
+        on, off = alone.switched_on(m), alone.switched_off(m)
+        assert on == {f: alone.parts[m][f] for f in ("dropout", "batchnorm")}
+        for f in on:  # two families: off alone minus on alone is the interaction, for each
+            assert off[f] - on[f] == pytest.approx(alone.parts[m]["interaction"], abs=1e-9)
+            assert fair.parts[m][f] == pytest.approx((on[f] + off[f]) / 2, abs=1e-9)
+        assert alone.shapley(m) == {f: fair.parts[m][f] for f in on}  # same subsets measured
+    table = fair.attributions("loss")
+    assert table.columns == ["family", "on alone (from inference)", "off alone (from training)", "Shapley"]
+    assert table.column("family") == ["dropout", "batchnorm"]
+
+
+def test_three_families_shapley_and_alone(keras, tiny_data):
+    x, y = tiny_data
+    model, history = _three_families(keras, tiny_data)
+    before = snapshot(model)
+    alone = decompose_gap(model, x, y, history=history, batch_size=8)
+    fair = decompose_gap(model, x, y, history=history, batch_size=8, method="shapley")
+    assert same(before, snapshot(model))
+    assert fair.families == {"batchnorm": 1, "other": 1, "dropout": 1}
+    assert alone.passes == 5 and fair.passes == 8  # 1 + 1 + 3 singles; every one of the 8 subsets
+    families = ["dropout", "batchnorm", "other"]
+    for m in fair.metrics:
+        T, I = fair.measured[m]["training"], fair.measured[m]["inference"]
+        split = [fair.parts[m][f] for f in families]
+        assert math.fsum(split) == pytest.approx(T - I, abs=1e-6)
+        values = fair.values(m)
+        assert len(values) == 8
+        for order in itertools.permutations(families):  # the listing order changes nothing
+            assert shapley_values(values, order) == {f: fair.parts[m][f] for f in families}
+        assert _orders_mean(values, families) == pytest.approx({f: fair.parts[m][f] for f in families},
+                                                               abs=1e-12)
+        # method="alone" is today's split: each family on alone, interaction the remainder
+        single = {f: evaluate_in_mode(model, x, y, mode={f}, batch_size=8)[m] for f in families}
+        assert alone.parts[m] == pytest.approx(
+            {"drift": history.history[m][-1] - T, **{f: single[f] - I for f in families},
+             "interaction": T - I - math.fsum(single[f] - I for f in families)}, abs=1e-12)
+        assert abs(alone.residual(m)) < 1e-12
+        assert fair.switched_on(m) == pytest.approx(alone.switched_on(m), abs=0)
+    with pytest.raises(ValueError, match="method='shapley'"):
+        alone.switched_off("loss")  # the pairs were not measured
+    with pytest.raises(ValueError, match="method='shapley'"):
+        alone.shapley("loss")
+    assert len(fair.attributions("loss")) == 3
+    fig, ax = plt.subplots()
+    try:
+        plot_waterfall(fair, ax=ax)
+        assert len(ax.get_xticks()) == 7  # three totals, three families, drift: no interaction
+        assert "Shapley" in ax.get_title() and HEADER in ax.get_title()
+    finally:
+        plt.close(fig)
+
+
+def test_a_bad_method_is_a_clear_error(keras, tiny_data):
+    x, y = tiny_data
+    model, history, probe = _fit(keras, tiny_data, dropout=0.5)
+    with pytest.raises(ValueError, match=r"invalid `method`: 'fair'; expected one of \('alone', 'shapley'\)"):
+        decompose_gap(model, probe=probe, method="fair")
