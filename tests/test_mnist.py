@@ -5,8 +5,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from helpers import evaluate_in_mode
-from helpers import mnist_gap as mg
+from helpers import GapProbe, build_mnist_cnn, evaluate_in_mode
+from helpers.reproducibility import import_tensorflow_quietly
+from helpers.scenarios import mnist as mg
+from helpers.scenarios.mnist import answers, figures, forward, run as run_module
+from helpers.selfcheck import check_exercise
+
+keras = import_tensorflow_quietly()[1]
 
 TOLERANCE = 0.01  # 5 of the 500 validation digits, as in the notebook
 
@@ -46,12 +51,14 @@ def test_post_data_is_one_twentieth_of_mnist():
 
 
 def test_split_parts_sum_to_the_gap():
+    # The kit's sign convention: logged first (accuracy − val_accuracy), parts in the same direction.
     s = mg.GapSplit(epoch=3, logged=0.80, training=0.83, inference=0.95, validation=0.93)
-    assert (s.drift, s.dropout, s.generalisation) == pytest.approx((0.03, 0.12, -0.02))
-    assert s.drift + s.dropout + s.generalisation == pytest.approx(s.total) == pytest.approx(0.13)
-    assert s.table.column("accuracy") == [0.80, 0.83, 0.95, 0.93]
-    assert s.summary == ("epoch 3: val_accuracy - accuracy = +0.1300 = drift +0.0300 + dropout "
-                         "+0.1200 + generalisation -0.0200")
+    assert (s.drift, s.dropout, s.generalisation) == pytest.approx((-0.03, -0.12, 0.02))
+    assert s.drift + s.dropout + s.generalisation == pytest.approx(s.gap) == pytest.approx(-0.13)
+    assert s.table.column("accuracy") == [0.93, 0.95, 0.83, 0.80]  # from val_accuracy to fit()'s log
+    assert s.summary == ("epoch 3: accuracy − val_accuracy = -0.1300 = generalisation +0.0200 + dropout "
+                         "-0.1200 + drift -0.0300")
+    assert s.row()[mg.GAP_HEADER] == pytest.approx(-0.13) and "−" in mg.GAP_HEADER
 
 
 def test_post_printout_reads_keras3_and_the_posts_key_names():
@@ -75,7 +82,7 @@ def test_a_run_without_probe_splits_only_its_last_epoch():
         run.split(2)
     with pytest.raises(ValueError, match="invalid `epoch`: 5; expected an int from 1 to 4"):
         run.split(5)
-    assert run.logs().column("val - train") == pytest.approx([0.05] * 4)
+    assert run.logs().column(mg.GAP_HEADER) == pytest.approx([-0.05] * 4)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -84,7 +91,9 @@ def test_a_run_without_probe_splits_only_its_last_epoch():
     (dict(batch_size=0), "invalid `batch_size`: 0"),
     (dict(probe="both"), "invalid `probe`: 'both'"),
     (dict(seed=-1), "invalid `seed`: -1"),
-    (dict(dropout=(1.0, 0.5)), r"invalid `dropout\[0\]`: 1.0"),
+    (dict(dropout_1=1.0), r"invalid `dropout_1`: 1.0"),
+    (dict(dropout_2=-0.5), r"invalid `dropout_2`: -0.5"),
+    (dict(shuffle="no"), "invalid `shuffle`: 'no'"),
 ])
 def test_bad_settings_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -93,7 +102,7 @@ def test_bad_settings_raise_clear_errors(kwargs, message):
 
 def test_explorer_function_rejects_more_than_the_posts_50_epochs():
     with pytest.raises(ValueError, match="invalid `epochs`: 51; expected an int from 1 to 50"):
-        mg.explore_mnist(epochs=51)
+        mg.explore(epochs=51)
 
 
 def test_explorer_figure_needs_a_probe():
@@ -127,10 +136,10 @@ def test_split_uses_the_probe_and_telescopes(short_run):
     assert s1.validation == probe.series("accuracy", "validation")[0]
     assert short_run.split(2).inference == short_run.end["inference"]
     for row in short_run.splits():
-        assert row["drift"] + row["dropout"] + row["generalisation"] == pytest.approx(row["total"], abs=1e-12)
-        assert row["dropout"] > 0  # Dropout on costs accuracy on the training digits
+        assert row["drift"] + row["dropout"] + row["generalisation"] == pytest.approx(row[mg.GAP_HEADER], abs=1e-12)
+        assert row["dropout"] < 0  # Dropout on costs accuracy on the training digits
     compared = mg.compare_splits({"a": short_run}, epoch=1)
-    assert compared.column("epoch") == [1] and compared.column("val - logged") == [pytest.approx(s1.total)]
+    assert compared.column("epoch") == [1] and compared.column(mg.GAP_HEADER) == [pytest.approx(s1.gap)]
 
 
 def test_probe_measures_both_modes_exactly_like_evaluate(short_run):
@@ -162,18 +171,119 @@ def test_one_batch_per_epoch_logs_the_previous_epoch_in_training_mode():
 
 
 def test_explorer_runs_with_progress_and_shows_the_split():
-    explorer = mg.mnist_explorer()
-    assert explorer.values() == {"dropout1": 0.25, "dropout2": 0.5, "epochs": 2}  # re-run within 10 s
+    explorer = mg.explorer()
+    assert explorer.values() == {"dropout_1": 0.25, "dropout_2": 0.5, "epochs": 2}  # re-run within 10 s
     assert explorer.controls["epochs"].max == mg.POST_EPOCHS
     explorer.controls["epochs"].value = 1
-    explorer.controls["dropout2"].value = 0.0
+    explorer.controls["dropout_2"].value = 0.0
     assert explorer.run(), explorer.status.value
     assert (explorer.progress.value, explorer.progress.max) == (1, 1)
     result = explorer.last_result
-    assert result.summary.startswith("epoch 1: val_accuracy - accuracy = ")
+    assert result.summary.startswith("epoch 1: accuracy − val_accuracy = ")
+    assert result.values["gap"] == pytest.approx(result.values["accuracy"] - result.values["val_accuracy"])
     assert result.run.settings["dropout"] == (0.25, 0.0) and len(result.figure.axes) == 2
     assert result.summary in explorer.status.value
     assert result.figure.axes[0].get_xlim() == (0.5, 1.5)  # drawn by explorer_figure() for this run
+
+
+def test_the_notebooks_plain_keras_run_equals_train_post(short_run):
+    # The notebook's reproduction: plain compile() and fit() with a GapProbe measuring in one pass.
+    data = mg.load_post_data()
+    (x, y), (x_val, y_val) = data
+    keras.utils.set_random_seed(0)
+    model = build_mnist_cnn(compile=False)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"])
+    probe = GapProbe(x, y, batch_size=mg.PROBE_BATCH_SIZE, metrics=["accuracy"], training_mode=True,
+                     initial=False, measure=mg.measure_one_pass)
+    history = model.fit(x, y, batch_size=64, epochs=2, validation_data=(x_val, y_val), callbacks=[probe], verbose=0)
+    assert history.history == short_run.history.history  # train_post() is these steps, to the last digit
+    run = mg.MnistRun.from_fit(model, history, probe)
+    assert run.end == short_run.end and run.settings == {**short_run.settings, "dropout": (0.25, 0.5)}
+    assert run.splits().rows == short_run.splits().rows
+    with pytest.raises(ValueError, match="training_mode=True"):
+        mg.MnistRun.from_fit(model, history, GapProbe(x, y))
+
+
+def test_one_pass_measure_equals_gap_probes_default_measure(short_run):
+    from helpers.gap_probe import measure_by_evaluation
+
+    (x, y), _ = mg.load_post_data()
+    fast = mg.measure_one_pass(short_run.model, x, y, batch_size=mg.PROBE_BATCH_SIZE)
+    plain = measure_by_evaluation(short_run.model, x, y, batch_size=mg.PROBE_BATCH_SIZE, training_mode=True)
+    assert {s: fast[s]["accuracy"] for s in fast} == {s: plain[s]["accuracy"] for s in plain}
+    with pytest.raises(ValueError, match="invalid `sample_weight`"):
+        mg.measure_one_pass(short_run.model, x, y, sample_weight=np.ones(len(x)))
+    with pytest.raises(ValueError, match="expected a keras.Sequential"):
+        forward.trunk_and_head(object())
+
+
+# -- exercises -------------------------------------------------------------------
+
+def fake_one_batch_run():
+    x, y = np.zeros((4, 28, 28, 1), "float32"), np.eye(10)[:4]
+    probe = GapProbe(x, y)
+    for epoch, (training, logged) in enumerate([(0.1, None), (0.2, 0.1), (0.3, 0.2)]):
+        probe.record(epoch, "training", "accuracy", training)
+        if logged is not None:
+            probe.record(epoch, "fit", "accuracy", logged)
+    return SimpleNamespace(probe=probe)
+
+
+def fake_run(dropout=(0.0, 0.5), epochs=2, seed=0):
+    return mg.MnistRun(model=None, history=fake_history(n=epochs), probe=None, end={"training": 0.8, "inference": 0.9},
+                       settings={"probe": None, "dropout": dropout, "epochs": epochs, "seed": seed})
+
+
+def test_exercises_accept_the_reference_answers_and_reject_the_stub(short_run):
+    (x, y), (x_val, y_val) = mg.load_post_data()
+    model, history = short_run.model, short_run.history
+    contexts = {1: dict(history=history, model=model, x_train=x, y_train=y),
+                2: dict(model=model, x_val=x_val, y_val=y_val),
+                3: dict(one_batch=fake_one_batch_run()),
+                4: dict(run=fake_run())}
+    right = {
+        1: history.history["loss"][-1] - model.evaluate(x, y, verbose=0, return_dict=True)["loss"],
+        2: evaluate_in_mode(model, x_val, y_val, mode="training")["accuracy"],
+        3: 0.3,
+        4: fake_run().split().dropout,
+    }
+    wrong = {1: model.evaluate(x, y, verbose=0, return_dict=True)["loss"] - history.history["loss"][-1],
+             2: model.evaluate(x_val, y_val, verbose=0, return_dict=True)["accuracy"],  # Dropout off
+             3: 0.2, 4: -fake_run().split().dropout}
+    assert sorted(answers.EXERCISES) == [1, 2, 3, 4]
+    for k, context in contexts.items():
+        assert check_exercise("mnist", k, right[k], show=False, **context), k
+        assert not check_exercise("mnist", k, wrong[k], show=False, **context), k
+        assert not check_exercise("mnist", k, ..., show=False, **context), k  # the student stub
+        assert str(round(right[k], 4)) not in answers.EXERCISES[k].hint
+
+
+def test_exercise_4_needs_the_asked_settings():
+    value = fake_run().split().dropout
+    for run in (fake_run(dropout=(0.25, 0.5)), fake_run(epochs=3), fake_run(seed=1), "not a run"):
+        assert not check_exercise("mnist", 4, value, run=run, show=False)
+
+
+# -- explorer ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(dropout1=0.3), "invalid explorer setting 'dropout1'; expected some of"),
+    (dict(epochs=0), "invalid `epochs`: 0; expected an int from 1 to 50"),
+    (dict(dropout_2=1.0), "invalid `dropout_2`: 1.0"),
+    (dict(dropout_1="0.2"), "invalid `dropout_1`: '0.2'"),
+])
+def test_explorer_rejects_bad_input_before_training(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mg.explorer(**kwargs)
+    if "dropout1" not in kwargs:
+        with pytest.raises(ValueError, match=message):
+            mg.explore(**kwargs)
+
+
+def test_explorer_starts_at_the_given_defaults():
+    explorer = mg.explorer(epochs=5, dropout_1=0.0)
+    assert explorer.values() == {"dropout_1": 0.0, "dropout_2": 0.5, "epochs": 5}
+    assert explorer.last_result is None  # run_now=False trains nothing
 
 
 # -- robustness over seeds -------------------------------------------------------
@@ -184,13 +294,13 @@ def test_validation_beats_logged_training_accuracy_for_nine_of_ten_seeds(short_r
     # notebook shows it persists). One compiled model, re-initialised per seed as
     # train_post(seed=...) builds it, so fit() is traced once: ~3 s per seed on 2 quiet cores.
     (x, y), (x_val, y_val) = mg.load_post_data()
-    model = mg.build_mnist_cnn()
+    model = build_mnist_cnn()
     model.optimizer.build(model.trainable_variables)
     adam_at_start = [v.numpy() for v in model.optimizer.variables]
 
     def first_epoch(seed):
-        mg.keras.utils.set_random_seed(seed)
-        for variable, value in zip(model.variables, mg.build_mnist_cnn(compile=False).variables, strict=True):
+        keras.utils.set_random_seed(seed)
+        for variable, value in zip(model.variables, build_mnist_cnn(compile=False).variables, strict=True):
             variable.assign(value)  # weights and dropout-seed states, as in a fresh model
         for variable, value in zip(model.optimizer.variables, adam_at_start, strict=True):
             variable.assign(value)
