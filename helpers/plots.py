@@ -28,15 +28,18 @@ def plot_probe(probe, metric: str = "loss", *, sources=None, ax=None, title=None
         The Axes.
     """
     ax = ax or plt.gca()
+    drawn = 0
     for source, style in STYLE.items():
         if sources is not None and source not in sources:
             continue
         values = probe.series(metric, source)
         if len(values):
             ax.plot(probe.epochs(metric, source), values, **style)
+            drawn += 1
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
-    ax.set_title(title or f"{metric} on the training data, measured four ways")
+    ways = {1: "one way", 2: "two ways", 3: "three ways", 4: "four ways"}.get(drawn, f"{drawn} ways")
+    ax.set_title(title or f"{metric} on the training data, measured {ways}")
     ax.legend(fontsize="small")
     return ax
 
