@@ -1,0 +1,363 @@
+"""Graded assignments (``make assignments``), proved with the real grader.
+
+The fast tests check the master notebooks' structure on a synthetic notebook
+and on every scenario notebook. The slow tests install otter-grader -- not one
+of the kit's requirements -- in a virtual environment of its own, kept in a
+cache folder outside the repository (``$XDG_CACHE_HOME/mind-the-gap``, built
+once per otter-grader version and kit environment, about a minute). Its
+``site-packages`` gets a ``.pth`` line that adds the kit's environment after
+its own, so the kernel that grades imports otter-grader from the grader's
+environment and Keras and ``helpers`` from the kit's: the same versions the
+notebooks are tested with, and no second TensorFlow install.
+
+Then ``otter assign`` builds every scenario's assignment, and ``otter run``
+(no Docker) grades the cheapest scenario notebook three times: the reference
+scores full marks, the untouched student notebook scores zero and still runs
+to the end (every self-check says "not yet"), and a notebook with exactly one
+exercise solved scores exactly that question's points. Grading executes the
+whole notebook, so the other notebooks are not graded again: their hidden
+tests are the very calls of their check cells with ``show=False`` (checked
+here), and nbval re-executes every committed notebook and compares each check
+cell's verdict, which must read "correct" (checked here too).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+from make_assignments import find_exercises, main, make_assignment, parse_check  # noqa: E402
+from make_student import make_student  # noqa: E402
+
+from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
+
+OTTER = "otter-grader==7.0.0"
+# Cheapest Run-All first: the full grading matrix runs on the first scenario notebook present.
+CHEAPEST_FIRST = ["01_checkpoint_mismatch", "03_fit_says_one", "05_more_gaps",
+                  "02_validation_above_training", "04_resnet_batchnorm"]
+
+
+# --------------------------------------------------------------------------- synthetic notebook
+
+def tagged(cell, tag):
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
+def synthetic_notebook():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [
+        md("# A tiny lesson"),
+        code("from helpers.selfcheck import check_exercise\nlosses = [0.9, 0.4, 0.7]"),
+        md("## Exercises"),
+        tagged(md("**Exercise 1 · Lowest.** At which epoch? *Hint:* argmin."), "exercise"),
+        tagged(code("import numpy as np\nanswer_1 = int(np.argmin(losses)) + 1"), "solution"),
+        tagged(code('ok_1 = check_exercise("tiny", 1, answer_1, losses=losses)'), "check"),
+        tagged(md("**Exercise 2 · Mean.** The mean loss? *Hint:* `sum`."), "exercise"),
+        md("A second paragraph of the question."),
+        tagged(code("total = sum(losses)\nanswer_2 = total / len(losses)"), "solution"),
+        tagged(code('ok_2 = check_exercise("tiny", 2, answer_2, losses=losses)'), "check"),
+        md("The end."),
+    ]
+    return nb
+
+
+def raw_sources(nb):
+    return [c.source for c in nb.cells if c.cell_type == "raw"]
+
+
+def test_master_notebook_has_one_question_per_exercise():
+    nb = synthetic_notebook()
+    before = copy.deepcopy(nb)
+    master = make_assignment(nb, "tiny", points=lambda scenario, k: {1: 1, 2: 3}[k])
+    assert master.cells[0].cell_type == "raw" and master.cells[0].source.startswith("# ASSIGNMENT CONFIG")
+    assert "name: tiny" in master.cells[0].source and "init_cell: false" in master.cells[0].source
+    questions = [s for s in raw_sources(master) if s.startswith("# BEGIN QUESTION")]
+    assert questions == ["# BEGIN QUESTION\nname: exercise_1\npoints: 1\nall_or_nothing: true\ncheck_cell: false",
+                         "# BEGIN QUESTION\nname: exercise_2\npoints: 3\nall_or_nothing: true\ncheck_cell: false"]
+    # Every cell that is not a solution is kept, verbatim and in order; the check cells too.
+    kept = [c.source for c in master.cells if c.cell_type != "raw" and "solution" not in c.metadata.get("tags", [])
+            and not c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))]
+    assert kept == [c.source for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
+    solution = next(c for c in master.cells if "solution" in c.metadata.get("tags", []))
+    assert solution.source.splitlines() == [
+        '""" # BEGIN PROMPT', "# YOUR ANSWER HERE: replace each ... with your answer, then run the check below.",
+        "answer_1 = ...", '"""; # END PROMPT', "# BEGIN SOLUTION NO PROMPT",
+        "import numpy as np", "answer_1 = int(np.argmin(losses)) + 1", "# END SOLUTION"]
+    tests = [c.source for c in master.cells if c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))]
+    assert tests[:2] == [
+        "assert answer_1 is not ..., 'replace ... with your answer'",
+        '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\nfrom helpers.selfcheck import '
+        "check_exercise\nassert check_exercise('tiny', 1, answer_1, losses=losses, show=False)"]
+    blocks = [s.split("\n")[0] for s in raw_sources(master)[1:]]
+    assert blocks == ["# BEGIN QUESTION", "# BEGIN SOLUTION", "# END SOLUTION", "# BEGIN TESTS",
+                      "# END TESTS", "# END QUESTION"] * 2
+    assert nb == before, "the input notebook must not be modified"
+    nbformat.validate(master)
+
+
+@pytest.mark.parametrize("source", [
+    "ok_1 = check_exercise('tiny', 1, answer_1, show=True)",     # show is the tool's to set
+    "ok_2 = check_exercise('tiny', 1, answer_1)",                # ok_k names another exercise
+    "ok_1 = check_exercise('tiny', 1, answer_1) and True",
+    "check_exercise('tiny', 1, answer_1)",
+    "ok_1 = check_exercise('tiny', 1, answer_1, 0.5)",          # an expected value in the cell
+    "ok_1 = check_exercise('tiny', 1, answer_1, **context)",
+    "ok_1 = check_exercise('tiny', 1, answer_1)\nprint(ok_1)",
+    "ok_1 = check_exercise('tiny', 1.0, answer_1)",
+    "ok_1 = check_exercise(",
+])
+def test_a_check_cell_is_one_call_and_nothing_else(source):
+    with pytest.raises(ValueError, match="invalid check cell"):
+        parse_check(source)
+
+
+def test_misplaced_tags_are_named():
+    nb = synthetic_notebook()
+    nb.cells[4], nb.cells[5] = nb.cells[5], nb.cells[4]  # check before its solution
+    with pytest.raises(ValueError, match="cell 4 .* is out of place"):
+        find_exercises(nb)
+    nb = synthetic_notebook()
+    del nb.cells[9]
+    with pytest.raises(ValueError, match="exercise without its check cell"):
+        find_exercises(nb)
+    nb = synthetic_notebook()
+    nb.cells[9].source = nb.cells[9].source.replace("2", "3")
+    with pytest.raises(ValueError, match=r"numbered \[1, 3\]"):
+        find_exercises(nb)
+
+
+def test_command_line(tmp_path, monkeypatch, capsys):
+    import make_assignments
+
+    nbformat.write(synthetic_notebook(), tmp_path / "01_tiny.ipynb")
+    monkeypatch.setattr(make_assignments, "make_assignment",
+                        lambda nb, name: make_assignment(nb, name, points=lambda s, k: 2))
+    assert main(["--out", str(tmp_path / "out"), str(tmp_path / "01_tiny.ipynb")]) == 0
+    assert "2 question(s)" in capsys.readouterr().out
+    master = nbformat.read(tmp_path / "out" / "01_tiny" / "01_tiny.ipynb", as_version=4)
+    assert sum(s.startswith("# BEGIN QUESTION") for s in raw_sources(master)) == 2
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "00_empty.ipynb")
+    for argv, message in ([str(tmp_path / "00_empty.ipynb")], "has no exercises"), (
+            [str(tmp_path / "nope.ipynb")], "no such notebook"):
+        with pytest.raises(SystemExit) as exited:
+            main(["--out", str(tmp_path / "out"), *argv])
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the real notebooks
+
+def _ids(path):
+    return path.name
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
+def test_every_scenario_notebook_becomes_an_assignment(path):
+    nb = nbformat.read(path, as_version=4)
+    master = make_assignment(nb, path.stem)
+    from helpers.selfcheck import exercises
+
+    found = find_exercises(nb)
+    assert len(found) >= 3 and len({e.scenario for e in found}) == 1
+    table = exercises(found[0].scenario)
+    assert sorted(table) == [e.number for e in found], "each Exercise in answers.py has its exercise"
+    for exercise in found:
+        # The hidden test is the check cell's own call: same arguments, show=False.
+        call = ast.unparse(ast.parse(nb.cells[exercise.check].source).body[0].value)
+        assert exercise.call == call[:-1] + ", show=False)"
+        assert any(c.source.endswith(f"assert {exercise.call}") for c in master.cells)
+        assert (f"points: {table[exercise.number].points}\n" in
+                raw_sources(master)[1 + 6 * (exercise.number - 1)])
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
+def test_committed_check_cells_say_correct(path):
+    """nbval compares these verdicts on every run, so the reference passes its own hidden tests."""
+    nb = nbformat.read(path, as_version=4)
+    for exercise in find_exercises(nb):
+        cell = nb.cells[exercise.check]
+        html = [o.get("data", {}).get("text/html", "") for o in cell.outputs]
+        assert len(html) == 1 and "correct" in html[0] and "not yet" not in html[0], (
+            f"{path.name} cell {exercise.check}: the committed verdict is {html}")
+        assert "nbval-ignore-output" not in cell.metadata.get("tags", []), (
+            "a check cell's verdict must be compared by nbval")
+
+
+# --------------------------------------------------------------------------- the real grader
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mind-the-gap"
+
+
+def _run(args, *, env, cwd, timeout, what):
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode:
+        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
+        pytest.fail(f"{what} failed (exit {out.returncode}):\n{tail}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def otter(tmp_path_factory):
+    """otter-grader in its own virtual environment, which also sees the kit's (see the module docstring)."""
+    kit = sysconfig.get_paths()["purelib"]
+    key = hashlib.sha256(f"{OTTER} {sys.version} {kit}".encode()).hexdigest()[:12]
+    venv = _cache_root() / f"otter-{key}"
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PYTHONNOUSERSITE="1",
+               PIP_DISABLE_PIP_VERSION_CHECK="1",
+               # Only the native kernel (the grader's own Python): no kernelspec from elsewhere.
+               JUPYTER_DATA_DIR=str(tmp_path_factory.mktemp("jupyter")), JUPYTER_PATH="")
+    seconds = {}
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"otter-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build, whichever test process comes first
+        if not (venv / "complete").is_file():
+            start = time.perf_counter()
+            shutil.rmtree(venv, ignore_errors=True)
+            base = getattr(sys, "_base_executable", sys.executable)
+            _run([base, "-m", "venv", str(venv)], env=env, cwd=venv.parent, timeout=300, what="python -m venv")
+            site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             env=env, cwd=venv.parent, timeout=60, what="locating site-packages").stdout.strip())
+            (site / "mind_the_gap_kit.pth").write_text(f"import site; site.addsitedir({kit!r})\n")
+            _run([str(python), "-m", "pip", "install", "--quiet", OTTER], env=env, cwd=venv.parent,
+                 timeout=1200, what=f"pip install {OTTER}")
+            (venv / "complete").write_text(OTTER)
+            seconds["build the grader's environment"] = time.perf_counter() - start
+    probe = _run([str(python), "-c", "import otter, helpers, jupyter_client.kernelspec as k; "
+                  "print(k.KernelSpecManager().get_kernel_spec('python3').argv[0]); print(helpers.__file__)"],
+                 env=env, cwd=venv.parent, timeout=300, what="importing otter and helpers").stdout.split()
+    assert Path(probe[0]) == python, f"the grading kernel would run {probe[0]}, not {python}"
+    assert Path(probe[1]).resolve().is_relative_to(REPO), f"helpers comes from {probe[1]}, not this kit"
+    yield SimpleNamespace(venv=venv, python=python, env=env, seconds=seconds)
+    print("otter timings (s):", {k: round(v, 1) for k, v in seconds.items()})
+
+
+_RESULTS = textwrap.dedent("""
+    import sys, json, dill, nbformat
+    results = dill.load(open(sys.argv[1], "rb"))
+    nbformat.write(results.notebook, sys.argv[2])
+    json.dump({"total": results.total, "possible": results.possible,
+               "scores": {name: r.score for name, r in results.results.items()}}, sys.stdout)
+""")
+
+
+def otter_assign(otter, nb, name: str, root: Path) -> SimpleNamespace:
+    """``make assignments`` then ``otter assign`` for one notebook; the built assignment's paths."""
+    master = root / name / f"{name}.ipynb"
+    master.parent.mkdir(parents=True)
+    nbformat.write(make_assignment(nb, name), master)
+    start = time.perf_counter()
+    _run([str(otter.venv / "bin" / "otter"), "assign", "--no-run-tests", str(master), str(master.parent / "dist")],
+         env=otter.env, cwd=master.parent, timeout=300, what=f"otter assign {name}")
+    otter.seconds[f"otter assign {name}"] = time.perf_counter() - start
+    dist = master.parent / "dist"
+    return SimpleNamespace(master=master, autograder=next((dist / "autograder").glob("*.zip")),
+                           reference=dist / "autograder" / f"{name}.ipynb",
+                           student=dist / "student" / f"{name}.ipynb")
+
+
+def otter_run(otter, built, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
+    """Grade one submission with ``otter run`` (no Docker): its scores and the executed notebook."""
+    workdir = submission.parent / f"graded-{label}"
+    workdir.mkdir()
+    start = time.perf_counter()
+    _run([str(otter.venv / "bin" / "otter"), "run", "--pickle-results", "-o", str(workdir), "-a",
+          str(built.autograder), str(submission)], env=otter.env, cwd=workdir, timeout=1800,
+         what=f"otter run ({label})")
+    otter.seconds[f"otter run {submission.stem} ({label})"] = time.perf_counter() - start
+    (workdir / "results.py").write_text(_RESULTS)
+    out = _run([str(otter.python), str(workdir / "results.py"), str(workdir / "results.pkl"),
+                str(workdir / "executed.ipynb")], env=otter.env, cwd=workdir, timeout=300,
+               what="reading otter's results")
+    scores = json.loads(out.stdout.strip().splitlines()[-1])
+    graded = json.loads((workdir / "results.json").read_text())
+    assert graded["tests"], graded
+    return scores, nbformat.read(workdir / "executed.ipynb", as_version=4)
+
+
+def _errors(nb):
+    return [(c.source[:80], o.get("ename")) for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _verdicts(nb):
+    return [" ".join(o.get("data", {}).get("text/html", "") for o in c.get("outputs", []))
+            for c in nb.cells if "check" in c.metadata.get("tags", [])]
+
+
+@pytest.mark.slow
+def test_otter_builds_every_assignment(otter, tmp_path):
+    for path in SCENARIOS:
+        nb = nbformat.read(path, as_version=4)
+        built = otter_assign(otter, nb, path.stem, tmp_path)
+        student = nbformat.read(built.student, as_version=4)
+        assert solution_leaks(nb, student) == set(), f"{path.name}: solution code in otter's student notebook"
+        found = find_exercises(nb)
+        with zipfile.ZipFile(built.autograder) as archive:
+            tests = {Path(n).stem: archive.read(n).decode() for n in archive.namelist() if n.startswith("tests/")}
+        assert sorted(tests) == [f"exercise_{e.number}" for e in found]
+        for exercise in found:
+            assert exercise.call in tests[f"exercise_{exercise.number}"]
+
+
+@pytest.mark.slow
+def test_otter_grades_the_cheapest_notebook(otter, tmp_path):
+    """Reference: full marks. Untouched: zero, runs to the end. One solved: that question's points."""
+    present = {p.stem: p for p in SCENARIOS}
+    path = present[next(name for name in CHEAPEST_FIRST if name in present)]
+    nb = nbformat.read(path, as_version=4)
+    built = otter_assign(otter, nb, path.stem, tmp_path)
+    from helpers.selfcheck import exercises
+
+    found = find_exercises(nb)
+    points = {f"exercise_{e.number}": exercises(e.scenario)[e.number].points for e in found}
+
+    scores, executed = otter_run(otter, built, built.reference, "reference")
+    assert scores["scores"] == points and scores["total"] == scores["possible"] == sum(points.values())
+    assert _errors(executed) == []
+
+    # The untouched student notebook is `make student`'s version, code cell for code cell.
+    student = nbformat.read(built.student, as_version=4)
+    assert ([c.source for c in student.cells if c.cell_type == "code"]
+            == [c.source for c in make_student(nb).cells if c.cell_type == "code"])
+    scores, executed = otter_run(otter, built, built.student, "untouched")
+    assert scores["total"] == 0 and set(scores["scores"].values()) == {0}
+    assert _errors(executed) == [], "the student version must run to the end"
+    verdicts = _verdicts(executed)
+    assert len(verdicts) == len(found) and all("not yet" in v for v in verdicts), verdicts
+
+    # Exactly one exercise solved: the last one's reference solution in its answer cell.
+    solved = found[-1]
+    answers = [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
+    answers[-1].source = nb.cells[solved.solution].source
+    one = built.student.parent / "one_solved" / built.student.name
+    one.parent.mkdir()
+    nbformat.write(student, one)
+    scores, executed = otter_run(otter, built, one, "one solved")
+    expected = {name: (p if name == f"exercise_{solved.number}" else 0) for name, p in points.items()}
+    assert scores["scores"] == expected and scores["total"] == points[f"exercise_{solved.number}"]
+    assert _errors(executed) == []
+    assert ["correct" in v and "not yet" not in v for v in _verdicts(executed)] == [
+        e is solved for e in found]
