@@ -8,7 +8,10 @@ import pytest
 
 from helpers import GapProbe
 from helpers.stop_at_threshold import StopAtThreshold
-from helpers import threshold as th
+from helpers.logging_probe import LoggingProbe
+from helpers.scenarios import threshold as th
+from helpers.selfcheck import check_exercise
+from helpers.step_recorder import StepRecorder
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +102,11 @@ def test_stop_works_inside_fit(tiny_model, tiny_data):
 def test_keras3_reuses_one_shuffle_order_when_seeded():
     # The post seeds TensorFlow; Keras 3 then feeds the same order every epoch.
     # If a Keras release changes this, the notebook's explanation must change too.
-    orders = th.fit_orders(seed=0, epochs=3)
+    orders = th.keras_shuffle_orders(seed=0, epochs=3)
     assert orders.shape == (3, 500)
     assert np.array_equal(orders[0], orders[1]) and np.array_equal(orders[1], orders[2])
     assert sorted(orders[0]) == list(range(500)) and not np.array_equal(orders[0], np.arange(500))
-    assert not np.array_equal(orders[0], th.fit_orders(seed=1, epochs=1)[0])
+    assert not np.array_equal(orders[0], th.keras_shuffle_orders(seed=1, epochs=1)[0])
 
 
 def test_runner_equals_the_posts_fit_bit_for_bit(runner):
@@ -143,14 +146,21 @@ def test_decision_boundary_separates_the_models_predictions(runner, data):
     assert np.isnan(th.decision_boundary([[0.0], [1.0], 0, [[1.0]], [0.0], [[1.0]], [1.0]]))
 
 
-def test_batches_are_scored_before_their_own_update(data):
-    # The core claim: fit()'s value for each batch is the accuracy of the
-    # weights *before* that batch's update, on that batch's samples.
+@pytest.fixture(scope="module")
+def stepped(data):
+    """Seed 0's run to its stop, one batch per call, observed by a probe and a recorder."""
     x, y = data
     runner = th.ThresholdRunner(per_batch=True)
-    recorder = th.StepRecorder(x, y, per_step=True)
+    recorder = StepRecorder(x, y, per_step=True, boundary=th.decision_boundary)
     probe = GapProbe(x, y, batch_size=128, per_batch=True)
     run = runner.run(0, epochs=31, callbacks=[probe, recorder])
+    return run, recorder, probe
+
+
+def test_batches_are_scored_before_their_own_update(stepped):
+    # The core claim: fit()'s value for each batch is the accuracy of the
+    # weights *before* that batch's update, on that batch's samples.
+    run, recorder, probe = stepped
     assert run.stopped_epoch == 31  # the same run as post_fit(0): the probe changes nothing
     for epoch in (2, 17, 31):
         table = th.batch_table(run, recorder, probe, epoch)
@@ -166,43 +176,43 @@ def test_batches_are_scored_before_their_own_update(data):
 
 def test_logging_probe_lets_a_stopping_rule_watch_evaluate(runner, data):
     x, y = data
-    probe = th.LoggingProbe(x, y, batch_size=128)
+    probe = LoggingProbe(x, y, batch_size=128)
     run = runner.run(0, epochs=40, monitor="eval_accuracy", callbacks=[probe])
     assert "eval_accuracy" in run.history and not any(k.startswith("val_") for k in run.history)
     assert run.history["eval_accuracy"] == list(probe.series("accuracy", "inference")[1:])
     assert run.stopped_epoch and run.history["eval_accuracy"][-1] == run.evaluate_accuracy == 1.0
     with pytest.raises(ValueError, match="invalid `prefix`"):
-        th.LoggingProbe(x, y, prefix="val_")
+        LoggingProbe(x, y, prefix="val_")
 
 
 def test_step_recorder_refuses_per_step_on_whole_epoch_calls(runner, data):
     x, y = data
     with pytest.raises(ValueError, match="one batch per call"):
-        runner.run(0, epochs=2, callbacks=[th.StepRecorder(x, y, per_step=True)])
+        runner.run(0, epochs=2, callbacks=[StepRecorder(x, y, per_step=True)])
     with pytest.raises(ValueError, match="samples"):
-        th.StepRecorder(x, y[:10])
+        StepRecorder(x, y[:10])
 
 
 # -- the explorer -------------------------------------------------------------------
 
 
-def test_explore_threshold_returns_a_figure_and_a_summary():
+def test_explore_returns_a_figure_and_a_summary():
     seen = []
-    result = th.explore_threshold(epochs=40, progress=lambda e, n, logs: seen.append(e))
+    result = th.explore(epochs=40, progress=lambda e, n, logs: seen.append(e))
     assert result.figure.axes and "Stopped at epoch 31" in result.summary and "0.996" in result.summary
     assert seen == list(range(1, 32))
     for bad, message in [({"monitor": "acc"}, "invalid `monitor`"), ({"epochs": 0}, "invalid `epochs`"),
                          ({"batch_size": 501}, "invalid `batch_size`")]:
         with pytest.raises(ValueError, match=message):
-            th.explore_threshold(**bad)
+            th.explore(**bad)
 
 
-def test_threshold_explorer_runs_and_survives_bad_input():
-    ex = th.threshold_explorer()
+def test_explorer_runs_and_survives_bad_input():
+    ex = th.explorer()
     ex.controls["epochs"].value = 30
     ex.controls["monitor"].value = "val_accuracy"
     assert ex.run() and "Stopped at epoch" in ex.status.value and "1.000" in ex.status.value
-    ex.function = lambda **kw: th.explore_threshold(**{**kw, "monitor": "nope"})
+    ex.function = lambda **kw: th.explore(**{**kw, "monitor": "nope"})
     assert not ex.run() and "invalid `monitor`" in ex.status.value
 
 
@@ -227,3 +237,152 @@ def test_seed_table_matches_real_stopped_runs_over_seeds(runner):
     counts = {r["outcome"]: r["runs"] for r in th.outcome_counts(table)}
     assert counts[th.OUTCOMES[0]] >= 2  # the symptom is common, not a one-seed accident
     assert th.outcome_counts(table, "outcome (fix)").column("runs")[0] == 0
+
+
+# -- the compiled loop behind the seed tables -------------------------------------------
+
+
+@pytest.mark.parametrize("seed, kwargs", [(0, {}), (3, {"reshuffle": True}), (1, {"learning_rate": 0.03})])
+def test_trajectory_replays_fit_bit_for_bit(runner, seed, kwargs):
+    fitted = runner.run(seed, epochs=60, monitor=None, **kwargs)
+    t = runner.trajectory(seed, epochs=60, **kwargs)
+    n = len(t.accuracy)  # the loop stops once both rules have fired
+    assert t.accuracy == fitted.history["accuracy"][:n] and t.loss == fitted.history["loss"][:n]
+    assert len(t.active) == n + 1 and t.active[0] > 0
+    if n == 60:
+        assert t.end_accuracy[-1] == fitted.evaluate_accuracy
+    # A learning rate given per run is the same as a runner built with it.
+    if "learning_rate" in kwargs:
+        own = th.ThresholdRunner(learning_rate=kwargs["learning_rate"]).run(seed, epochs=60, monitor=None)
+        assert own.history == fitted.history
+    assert runner.model.optimizer.learning_rate.numpy() == np.float32(0.1)  # put back
+
+
+def test_trajectory_end_accuracy_is_evaluate_at_every_epoch(runner, data):
+    x, y = data
+    recorder = StepRecorder(x, y, log_key="eval_accuracy")
+    fitted = runner.run(2, epochs=30, monitor=None, callbacks=[recorder])
+    t = runner.trajectory(2, epochs=30)
+    assert t.end_accuracy == fitted.history["eval_accuracy"][:len(t.end_accuracy)]
+
+
+def test_adapted_runner_and_the_dead_unit(data):
+    adapted = th.ThresholdRunner(adapt=True)
+    t = adapted.trajectory(0, epochs=20)
+    fitted = adapted.run(0, epochs=20, monitor=None)
+    assert t.accuracy == fitted.history["accuracy"][:len(t.accuracy)]
+    table = th.seed_table([0], epochs=20, runner=adapted)
+    assert table[0]["active at start"] == t.active[0] and 0 < t.active[0] <= 500
+
+
+def test_shares_come_with_a_wilson_interval():
+    low, high = th.wilson_interval(15, 40)
+    assert 0.23 < low < 0.25 and 0.52 < high < 0.54
+    assert th.wilson_interval(0, 20)[0] == 0.0 and th.wilson_interval(20, 20)[1] == 1.0
+    with pytest.raises(ValueError, match="invalid `n`"):
+        th.wilson_interval(1, 0)
+    table = th.seed_table(range(3), epochs=40)
+    shares = th.symptom_shares({"lr 0.1": table})
+    assert shares[0]["seeds"] == 3 and shares[0]["symptom"] == table.column("outcome").count(th.OUTCOMES[0])
+    counts = th.outcome_counts(table, seeds=True)
+    assert sum(counts.column("runs")) == 3 and "95% interval" in counts.columns and "seeds" in counts.columns
+
+
+# -- the general callbacks in their own modules ------------------------------------------
+
+
+class _StandIn:
+    """A model that predicts fixed probabilities."""
+
+    compiled, loss, steps_per_execution, stop_training = True, "binary_crossentropy", 1, False
+
+    def __init__(self, p):
+        self.p = np.asarray(p, dtype="float32")
+
+    def predict_on_batch(self, x):
+        return self.p[:, None]
+
+    def get_weights(self):
+        return [self.p]
+
+
+def test_step_recorder_hooks_record_each_moment():
+    recorder = StepRecorder([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1], per_step=True,
+                            log_key="eval_accuracy", boundary=lambda w: float(w[0].sum()))
+    recorder.set_model(_StandIn([0.1, 0.7, 0.9, 0.4]))
+    recorder.set_params({"steps": 2})
+    recorder.on_train_begin()
+    recorder.on_epoch_begin(0)
+    recorder.on_train_batch_begin(0)
+    logs = {"accuracy": 1.0}
+    recorder.on_epoch_end(0, logs)
+    assert [(r["epoch"], r["step"]) for r in recorder.rows] == [(1, 0), (1, 2)]
+    assert recorder.rows[-1]["accuracy"] == logs["eval_accuracy"] == 0.5
+    assert recorder.rows[-1]["wrong"] == [1, 3] and recorder.rows[-1]["boundary"] == pytest.approx(2.1)
+    assert len(recorder.epoch_rows(1)) == 2
+    for kwargs, message in [({"log_key": ""}, "invalid `log_key`"), ({"boundary": 3}, "invalid `boundary`"),
+                            ({"per_step": "yes"}, "invalid `per_step`")]:
+        with pytest.raises(ValueError, match=message):
+            StepRecorder([[0.0]], [0], **kwargs)
+
+
+def test_logging_probe_writes_its_measurement_through_public_hooks():
+    def measure(model, x, y, **kwargs):
+        return {"inference": {"loss": 0.25, "accuracy": 0.75}}
+
+    probe = LoggingProbe(np.zeros((4, 1)), np.zeros(4), measure=measure, metrics=["accuracy"])
+    probe.set_model(_StandIn([0.0] * 4))
+    probe.on_train_begin()
+    logs = {"loss": 0.3, "accuracy": 1.0}
+    probe.on_epoch_end(0, logs)
+    assert logs == {"loss": 0.3, "accuracy": 1.0, "eval_accuracy": 0.75}  # only the chosen metrics
+    assert probe.last == {"inference": {"loss": 0.25, "accuracy": 0.75}}
+    assert list(probe.series("accuracy", "inference")) == [0.75, 0.75]  # epoch 0 and epoch 1
+
+
+# -- the exercises' self-checks --------------------------------------------------------------
+
+
+def test_exercises_accept_the_reference_answers_and_reject_the_stub(runner, stepped):
+    from helpers.scenarios.threshold.answers import EXERCISE_1_EPOCH, EXERCISE_2, EXERCISE_4, EXERCISES
+
+    run, recorder, _ = stepped
+    full_batch = th.explore(batch_size=500, epochs=15)
+    answers = {
+        1: sum(r["accuracy"] == 1.0 for r in recorder.rows if r["epoch"] == EXERCISE_1_EPOCH),
+        2: runner.run(EXERCISE_2["seed"], monitor="val_accuracy", validation=True,
+                      learning_rate=EXERCISE_2["learning_rate"]).stopped_epoch,
+        3: full_batch.run.history["eval_accuracy"][10],
+        4: th.symptom_shares({"": th.seed_table(EXERCISE_4["seeds"], runner=runner,
+                                                learning_rate=EXERCISE_4["learning_rate"])})[0]["symptom share"],
+    }
+    context = {"recorder": recorder, "runner": runner, "run": full_batch.run}
+    assert sorted(EXERCISES) == [1, 2, 3, 4] and answers[2] > 0
+    for k, answer in answers.items():
+        assert check_exercise("threshold", k, answer, show=False, **context), k
+        assert not check_exercise("threshold", k, ..., show=False, **context), k
+    assert not check_exercise("threshold", 2, answers[2] + 1, show=False, **context)
+    assert not check_exercise("threshold", 3, 1.5, show=False, **context)
+
+
+# -- the explorer's bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"learning_rate": -1}, "invalid `learning_rate`"), ({"learning_rate": "fast"}, "invalid `learning_rate`"),
+    ({"epochs": 1001}, "invalid `epochs`"), ({"epochs": 2.5}, "invalid `epochs`"),
+    ({"batch_size": 0}, "invalid `batch_size`"), ({"seed": -1}, "invalid `seed`"),
+    ({"reshuffle": "no"}, "invalid `reshuffle`"), ({"monitor": "val_acc"}, "invalid `monitor`"),
+])
+def test_explore_rejects_bad_input(bad, message):
+    with pytest.raises(ValueError, match=message):
+        th.explore(**bad)
+
+
+def test_explorer_starts_at_the_given_defaults_and_refuses_unknown_knobs():
+    ex = th.explorer(epochs=30, batch_size=64)
+    assert ex.controls["epochs"].value == 30 and ex.controls["batch_size"].value == 64
+    assert ex.controls["learning_rate"].value == pytest.approx(0.1)
+    assert set(ex.controls) == {"learning_rate", "epochs", "batch_size", "monitor", "seed", "reshuffle"}
+    with pytest.raises(ValueError, match="invalid defaults.*'dropout'"):
+        th.explorer(dropout=0.5)
