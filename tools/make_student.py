@@ -3,11 +3,15 @@
 Usage:
     python tools/make_student.py --out student notebooks/*.ipynb   (``make student``)
 
-Each code cell tagged ``solution`` becomes a stub; everything else is kept as
-written, with every output, execution count and saved widget state removed
-(a saved plot or widget can give an answer away). The stub keeps the
-``solution`` tag, so the student version shows where answers go and running
-this tool on it again changes nothing.
+An exercise is three tagged cells: the question (markdown, ``exercise``), the
+reference solution (code, ``solution``, binding ``answer_k``) and the
+self-check (code, ``check``: ``ok_k = check_exercise(...)``). Each code cell
+tagged ``solution`` becomes a stub; everything else -- the question and the
+check cell included -- is kept as written, with every output, execution count
+and saved widget state removed (a saved plot or widget can give an answer
+away). The stub keeps the ``solution`` tag, so the student version shows where
+answers go and running this tool on it again changes nothing.
+``tools/make_assignments.py`` uses the same stubs for otter-grader's prompts.
 
 The default stub binds to ``...`` (Python's Ellipsis) each name the solution
 defined that a later cell uses -- typically the answer the self-check reads;
@@ -19,7 +23,7 @@ the method. For example::
 
 Why not ``raise NotImplementedError()``: a student who presses Run All then
 still reaches every exercise, and each self-check says "not yet" with its
-hint (``helpers.selfcheck.check`` never accepts Ellipsis) instead of the
+hint (``helpers.selfcheck.check_exercise`` never accepts Ellipsis) instead of the
 run stopping at the first exercise or the check failing with a
 ``NameError``. A solution that defines a function gets a
 stub with the same signature whose body raises ``NotImplementedError``. Pass
