@@ -1,12 +1,15 @@
-"""Scenario 01: the best ModelCheckpoint vs the best logged loss (helpers/checkpoint.py)."""
+"""Scenario 01: the best ModelCheckpoint vs the best logged loss (helpers/scenarios/checkpoint/)."""
 
 import re
 
 import numpy as np
 import pytest
 
-from helpers import checkpoint as ck
-from helpers import scratch_dir
+from helpers import build_checkpoint_mlp, scratch_dir
+from helpers.gap import HEADER
+from helpers.scenarios import checkpoint as ck
+from helpers.scenarios.checkpoint import answers
+from helpers.selfcheck import check_exercise, exercises
 from tests.conftest import same, snapshot
 
 
@@ -71,10 +74,12 @@ def test_files_go_to_scratch_and_are_named_by_the_one_based_epoch(probed):
 def test_gap_parts_add_up_and_after_is_the_files_evaluate(probed, data):
     gap = ck.gap_at_best(probed)
     assert gap.epoch == probed.best_epoch("loss") and gap.logged == probed.best_logged("loss")
-    assert gap.dropout_part + gap.step_part == pytest.approx(gap.after - gap.logged, abs=1e-12)
+    # the kit's sign (helpers.gap): fit() logged − evaluate()
+    assert gap.gap == gap.logged - gap.after == ck.best_checkpoint_gap(probed, *data, "loss")
+    assert gap.dropout_part + gap.step_part == pytest.approx(gap.logged - gap.after, abs=1e-12)
     assert gap.after == pytest.approx(probed.evaluate_best(*data, monitor="loss"), abs=1e-6)
     assert gap.before == pytest.approx(probed.evaluate_epoch(gap.epoch - 1, *data), abs=1e-6)
-    assert "one-step part" in repr(gap) and "<table>" in gap._repr_html_()
+    assert "one-step part" in repr(gap) and HEADER in repr(gap) and "<table>" in gap._repr_html_()
 
 
 def test_gap_needs_a_probe(no_dropout):
@@ -134,40 +139,194 @@ def test_dropout_draws_without_dropout_equal_evaluate(no_dropout, data):
 def test_summarize_reports_the_gap(probed, no_dropout, data):
     table = ck.summarize({"dropout": probed, "none": no_dropout}, *data)
     assert table.column("run") == ["dropout", "none"]
-    gap = table.column("gap")
-    assert gap[0] > 0.05 and abs(gap[1]) < 0.01
+    gap = table.column(HEADER)  # fit() logged − evaluate(): the logged loss looked better
+    assert gap[0] < -0.05 and abs(gap[1]) < 0.01
 
 
 def test_seeded_fit_feeds_the_same_order_every_epoch():
     # The notebook's claim about Keras 3 on TensorFlow with a fixed seed; if a
     # future version reshuffles per epoch, section 6's wording must change.
-    orders = ck.fit_orders(5, epochs=3, seed=0)
+    orders = ck.row_orders(5, epochs=3, seed=0)
     assert len(orders) == 3 and sorted(orders[0]) == [0, 1, 2, 3, 4]
     assert orders[0] == orders[1] == orders[2]
-    assert ck.fit_orders(5, epochs=1, seed=0, shuffle=False) == [(0, 1, 2, 3, 4)]
+    assert ck.row_orders(5, epochs=1, seed=0, shuffle=False) == [(0, 1, 2, 3, 4)]
 
 
-def test_explore_checkpoint_returns_figure_and_summary():
-    result = ck.explore_checkpoint(epochs=6, monitor="loss")
+def test_explore_returns_figure_summary_and_values():
+    result = ck.explore(epochs=6, monitor="loss")
     assert result.figure.axes and "evaluate() of that checkpoint" in result.summary
     assert result.run.epochs == 6 and "val_loss" not in result.run.history
-    fixed = ck.explore_checkpoint(epochs=6, monitor="val_loss", dropout_1=0.0, dropout_2=0.0)
-    assert "gap +0.0000" in fixed.summary or "gap -0.0000" in fixed.summary
+    v = result.values
+    assert v["gap"] == v["best_logged"] - v["evaluated"] and f"{HEADER}: {v['gap']:+.4f}" in result.summary
+    assert v["best_epoch"] == result.run.best_epoch() and v["files"] == len(result.run.files())
+    fixed = ck.explore(epochs=6, monitor="val_loss", dropout_1=0.0, dropout_2=0.0)
+    assert f"{HEADER}: +0.0000" in fixed.summary or f"{HEADER}: -0.0000" in fixed.summary
 
 
 def test_explorer_runs_and_reports_errors():
-    ex = ck.checkpoint_explorer(epochs=5)
+    ex = ck.explorer(epochs=5)
     assert set(ex.controls) == {"dropout_1", "dropout_2", "epochs", "shuffle", "monitor", "seed"}
     assert ex.run() and "Done" in ex.status.value and ex.last_result.run.epochs == 5
-    ex.function = lambda **kw: ck.explore_checkpoint(**{**kw, "monitor": "acc"})
+    ex.function = lambda **kw: ck.explore(**{**kw, "monitor": "acc"})
     assert not ex.run() and "invalid `monitor`" in ex.status.value
     with pytest.raises(TypeError, match="unknown setting"):
-        ck.checkpoint_explorer(learning_rate=0.1)
+        ck.explorer(learning_rate=0.1)
 
 
 @pytest.mark.slow
 def test_mismatch_for_most_seeds_and_fix_exact_for_all():
     table = ck.seed_sweep(range(10))
-    mismatched = [gap > 0.05 for gap in table.column("gap")]
+    mismatched = [gap < -0.05 for gap in table.column(HEADER)]  # fit() logged − evaluate()
     assert sum(mismatched) >= 9, str(table)
     assert max(table.column("fix error")) < 1e-6, str(table)
+
+
+# --------------------------------------------------------------------------- new names and checks
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(batch_size=0), r"invalid `batch_size`: 0"),
+    (dict(shuffle="no"), r"invalid `shuffle`: 'no'"),
+    (dict(seed=-1), r"invalid `seed`: -1"),
+    (dict(epochs=True), r"invalid `epochs`: True"),
+    (dict(dropout=(0.2, 1.0)), r"invalid `dropout_2`: 1.0"),
+])
+def test_more_bad_settings_are_refused_through_helpers_checks(data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ck.train_checkpointed(*data, **kwargs)
+
+
+def test_monitor_key_and_epoch_are_checked(probed, data):
+    assert probed.monitor_key() == "loss" and probed.monitor_key("val_loss") == "val_loss"
+    with pytest.raises(ValueError, match=r"invalid `monitor`: 'acc'; expected one of \('loss', 'val_loss'\)"):
+        probed.files("acc")
+    with pytest.raises(ValueError, match=r"invalid `epoch`: 13; expected an int from 0 to 12"):
+        probed.evaluate_epoch(13, *data)
+    with pytest.raises(ValueError, match=r"invalid `monitor`"):
+        ck.gap_at_best(probed, monitor="accuracy")
+
+
+def test_names_do_not_clash_with_other_scenarios():
+    assert ck.CHECKPOINT_MONITORS == ("loss", "val_loss")
+    assert not hasattr(ck, "fit_orders") and not hasattr(ck, "MONITORS")
+    assert set(ck.__all__) <= set(dir(ck))
+
+
+def test_dropout_draws_and_row_orders_check_their_arguments(probed, data):
+    with pytest.raises(ValueError, match=r"invalid `n`: 0"):
+        ck.dropout_draws(probed.model, *data, n=0)
+    with pytest.raises(ValueError, match=r"not compiled"):
+        ck.dropout_draws(build_checkpoint_mlp(compile=False), *data, n=2)
+    with pytest.raises(ValueError, match=r"invalid `n_samples`: 0"):
+        ck.row_orders(0)
+    with pytest.raises(ValueError, match=r"invalid `shuffle`: 1"):
+        ck.row_orders(2, shuffle=1)
+
+
+def test_plot_checkpoint_run_labels_everything(probed, data):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        assert ck.plot_checkpoint_run(probed, evaluated=0.7, monitor="loss", ax=ax) is ax
+        assert ax.get_title() and ax.get_xlabel() == "epoch" and ax.get_ylabel()
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "evaluate() of the best checkpoint" in labels and any("ln 2" in t for t in labels)
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=0), r"invalid `epochs`: 0; expected an int >= 1, e.g. 50"),
+    (dict(dropout_1=1.0), r"invalid `dropout_1`: 1.0"),
+    (dict(dropout_2=-0.1), r"invalid `dropout_2`: -0.1"),
+    (dict(monitor="acc"), r"invalid `monitor`: 'acc'"),
+    (dict(shuffle="yes"), r"invalid `shuffle`: 'yes'"),
+    (dict(seed=2.5), r"invalid `seed`: 2.5"),
+])
+def test_explore_refuses_bad_input_before_training(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ck.explore(**kwargs)
+
+
+def test_explorer_starts_from_explores_defaults():
+    import inspect
+
+    ex = ck.explorer()
+    signature = inspect.signature(ck.explore).parameters
+    assert {k: c.value for k, c in ex.controls.items()} == {
+        k: p.default for k, p in signature.items() if k != "progress"}
+    assert ck.explorer(seed=3, monitor="val_loss").values()["monitor"] == "val_loss"
+    with pytest.raises(ValueError, match=r"invalid `monitor`: 'acc'"):
+        ck.explorer(monitor="acc")
+    with pytest.raises(TypeError):
+        ck.explorer(True)  # run_now is keyword-only
+    assert ck.explorer(run_now=True, epochs=5).last_result.run.epochs == 5
+
+
+# --------------------------------------------------------------------------- exercises
+
+def plain_post_run(seed, dropout=(0.2, 0.15)):
+    """What a student writes: section 1's plain Keras with another seed or Dropout rates."""
+    import keras
+
+    x, y = ck.post_data()
+    keras.utils.set_random_seed(seed)
+    model = build_checkpoint_mlp(dropout=dropout, compile=False)
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    path = str(scratch_dir() / f"exercise-{seed}-{dropout}.weights.h5")
+    mcp = keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True, save_weights_only=True)
+    hist = model.fit(x, y, batch_size=32, epochs=50, callbacks=[mcp], verbose=0)
+    model.load_weights(path)
+    return np.array(hist.history["loss"]), model.evaluate(x, y, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def no_dropout_21(data):
+    return ck.train_checkpointed(*data, dropout=(0, 0), epochs=21, seed=0)
+
+
+def test_exercise_1_reads_the_next_epochs_logged_loss(no_dropout_21):
+    history = no_dropout_21.history["loss"]
+    assert check_exercise("checkpoint", 1, history[20], run=no_dropout_21, show=False)
+    assert not check_exercise("checkpoint", 1, ..., run=no_dropout_21, show=False)
+    assert not check_exercise("checkpoint", 1, history[19], run=no_dropout_21, show=False)
+
+
+@pytest.fixture(scope="module")
+def strong_dropout():
+    return plain_post_run(seed=0, dropout=answers.STRONG_DROPOUT)
+
+
+def test_exercise_2_is_the_plain_keras_gap_with_strong_dropout(strong_dropout):
+    losses, evaluated = strong_dropout
+    answer = losses.min() - evaluated  # fit() logged − evaluate()
+    assert check_exercise("checkpoint", 2, answer, show=False)
+    assert not check_exercise("checkpoint", 2, ..., show=False)
+    assert not check_exercise("checkpoint", 2, -answer, show=False)  # the other sign
+    post = -0.4638  # the post's rates, seed 0: printed in the notebook, so it must not pass
+    assert abs(post - answer) > 0.01 and not check_exercise("checkpoint", 2, post, show=False)
+
+
+def test_exercise_3_counts_lucky_epochs_with_strong_dropout(strong_dropout):
+    losses, _ = strong_dropout
+    answer = int((losses < np.log(2)).sum())
+    assert check_exercise("checkpoint", 3, answer, show=False)
+    assert not check_exercise("checkpoint", 3, ..., show=False)
+    assert not check_exercise("checkpoint", 3, answer + 1, show=False)
+
+
+def test_exercise_4_is_the_floor_for_three_labels():
+    assert check_exercise("checkpoint", 4, float(np.log(3)), show=False)
+    assert not check_exercise("checkpoint", 4, ..., show=False)
+    assert not check_exercise("checkpoint", 4, ck.LN2, show=False)
+
+
+def test_hints_name_a_method_never_the_value(no_dropout_21):
+    table = exercises("checkpoint")
+    assert sorted(table) == [1, 2, 3, 4]
+    values = {1: table[1].expected(run=no_dropout_21), 2: table[2].expected(),
+              3: table[3].expected(), 4: table[4].expected()}
+    for number, exercise in table.items():
+        assert exercise.name == f"Exercise {number}" and exercise.points == 1
+        shown = {f"{values[number]:.3f}", f"{values[number]:.2f}"} if number != 3 else {f" {values[3]} "}
+        assert not any(s in exercise.hint for s in shown), (number, exercise.hint)
