@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers import checks
-from helpers.modes import evaluate_in_mode
+from helpers.modes import evaluate_batches, evaluate_in_mode, make_batches
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.table import Table
 
@@ -63,10 +63,26 @@ class GapProbe(keras.callbacks.Callback):
         measure: How to measure the model at an epoch's end: a function
             ``measure(model, x, y, *, sample_weight, batch_size, training_mode)``
             returning ``{"inference": {metric: value}, "training": {...}}``
-            (the second only when ``training_mode`` is True). It must give the
-            numbers :func:`helpers.modes.evaluate_in_mode` gives -- use it for
-            a faster path, e.g. one that shares work between the two modes.
-            None measures with ``evaluate_in_mode``. Defaults to None.
+            (the second only when ``training_mode`` is True) that gives the
+            numbers :func:`helpers.modes.evaluate_in_mode` gives. None: the
+            data is cut into batches once (:func:`~helpers.modes.make_batches`)
+            and each measurement runs them through the model's own compiled
+            test function -- exactly ``evaluate()``'s numbers without its
+            per-call set-up -- and a compiled training-mode step
+            (:func:`~helpers.modes.evaluate_batches`). Defaults to None.
+        every: Measure every ``every``-th epoch (and always the last one,
+            and epoch 0 if ``initial``). Cost: a measured epoch costs one
+            forward pass over the measured data per mode -- about a third of
+            a training epoch on the same data in inference mode, as much
+            again for ``training_mode`` -- so ``every=N`` divides the
+            probe's cost by about N. Defaults to 1.
+        subset: Measure a fixed part of ``x``/``y``: an int k (k samples
+            drawn once with seed 0, in their original order: the same ones
+            every epoch and every run) or an array of indices, kept in
+            :attr:`subset`. Cost: k/n of the full measurement; the values
+            then estimate the whole data's (an accuracy on k samples is off
+            by about sqrt(p(1 - p)/k)), while ``"fit"`` and ``"batch"`` rows
+            still cover all of ``fit()``'s batches. Defaults to None (all).
 
     Example:
         >>> probe = GapProbe(x_train, y_train, batch_size=64)  # doctest: +SKIP
@@ -76,7 +92,7 @@ class GapProbe(keras.callbacks.Callback):
 
     def __init__(self, x, y, sample_weight=None, *, batch_size: int = 32, metrics=None,
                  training_mode: bool = False, per_batch: bool = False, initial: bool = True,
-                 measure: Callable | None = None):
+                 measure: Callable | None = None, every: int = 1, subset=None):
         super().__init__()
         self._n = checks.samples(x, y, sample_weight)
         checks.positive_int("batch_size", batch_size, example="the batch size passed to fit()")
@@ -91,12 +107,16 @@ class GapProbe(keras.callbacks.Callback):
         if measure is not None and not callable(measure):
             raise ValueError(f"invalid `measure`: {measure!r}; expected a function such as "
                              "measure(model, x, y, *, sample_weight, batch_size, training_mode)")
-        self.measure = measure or measure_by_evaluation
+        self.measure = measure
+        self.every = checks.positive_int("every", every, example="5 (every fifth epoch)")
+        self.subset = None if subset is None else _indices(subset, self._n)
         if per_batch and sample_weight is not None:
             warnings.warn("per-batch values are recovered assuming unweighted metrics; "
                           "with `sample_weight` only the loss is exact", stacklevel=2)
         self.rows: list[dict] = []
         self.last: dict[str, dict[str, float]] = {}
+        self._data = tuple(_take(d, self.subset) for d in (x, y, sample_weight))  # what is measured
+        self._batches = None  # cut from it once, at the first measurement
 
     # -- Keras hooks ---------------------------------------------------------
 
@@ -104,7 +124,7 @@ class GapProbe(keras.callbacks.Callback):
         checks.compiled(self.model, "GapProbe")
         self.rows, self.last = [], {}
         self._running: list[dict] = []
-        self._epoch = 0
+        self._epoch = self._measured = 0
         if self.initial:
             self._measure(0)
 
@@ -127,7 +147,12 @@ class GapProbe(keras.callbacks.Callback):
                 self.record(e, "fit", key, value)
         if self.per_batch:
             self._add_batches(e)
-        self._measure(e)
+        if e % self.every == 0 or e == self.params.get("epochs") or self.model.stop_training:
+            self._measure(e)
+
+    def on_train_end(self, logs=None):
+        if self._epoch > self._measured:  # stopped early by a callback after this one
+            self._measure(self._epoch)
 
     # -- results -------------------------------------------------------------
 
@@ -194,8 +219,15 @@ class GapProbe(keras.callbacks.Callback):
                           "metric": metric, "value": float(value)})
 
     def _measure(self, epoch: int) -> None:
-        result = self.measure(self.model, self.x, self.y, sample_weight=self.sample_weight,
-                              batch_size=self.batch_size, training_mode=self.training_mode)
+        x, y, sample_weight = self._data
+        modes = ("inference", "training") if self.training_mode else ("inference",)
+        if self.measure is not None:
+            result = self.measure(self.model, x, y, sample_weight=sample_weight,
+                                  batch_size=self.batch_size, training_mode=self.training_mode)
+        else:
+            self._batches = self._batches or make_batches(x, y, sample_weight, batch_size=self.batch_size)
+            result = {mode: evaluate_batches(self.model, self._batches, mode=mode) for mode in modes}
+        self._measured = epoch
         inference = result["inference"]
         if self.metrics is not None:
             missing = [m for m in self.metrics if m not in inference]
@@ -206,7 +238,7 @@ class GapProbe(keras.callbacks.Callback):
                     f"keys are {sorted(inference)}. Fix `metrics=` or compile the model with it."
                 )
         self.last = {source: dict(values) for source, values in result.items()}
-        for source in ("inference", "training") if self.training_mode else ("inference",):
+        for source in modes:
             for key, value in result[source].items():
                 if self._wanted(key):
                     self.record(epoch, source, key, value)
@@ -240,9 +272,29 @@ class GapProbe(keras.callbacks.Callback):
 
 def measure_by_evaluation(model, x, y, *, sample_weight=None, batch_size: int = 32,
                           training_mode: bool = False) -> dict[str, dict[str, float]]:
-    """:class:`GapProbe`'s default measurement: ``evaluate()`` in one or both modes."""
+    """:class:`GapProbe`'s measurement, one :func:`~helpers.modes.evaluate_in_mode` call per mode."""
     kw = dict(sample_weight=sample_weight, batch_size=batch_size)
     result = {"inference": evaluate_in_mode(model, x, y, mode="inference", **kw)}
     if training_mode:
         result["training"] = evaluate_in_mode(model, x, y, mode="training", **kw)
     return result
+
+
+def _indices(subset, n: int) -> np.ndarray:
+    """``subset=`` as sorted sample indices: k drawn once with seed 0, or the indices given."""
+    example = f"{min(n, 1000)}, or sample indices such as np.arange(0, {n}, 10)"
+    if not isinstance(subset, (list, tuple, np.ndarray)):
+        k = checks.integer("subset", subset, low=1, high=n, example=example)
+        return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
+    indices = np.asarray(subset)
+    if indices.ndim != 1 or not len(indices) or indices.dtype.kind not in "iu":
+        checks.integer("subset", subset, low=1, high=n, example=example)  # raises, in the usual words
+    for i in (indices.min(), indices.max()):
+        checks.integer("subset index", int(i), low=0, high=n - 1, example="an index into x")
+    return indices
+
+
+def _take(data, indices):
+    if data is None or indices is None:
+        return data
+    return keras.tree.map_structure(lambda a: np.asarray(a)[indices], data)

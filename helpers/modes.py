@@ -5,13 +5,18 @@ in training mode (Dropout drops, BatchNormalization uses the batch's own
 statistics); ``evaluate()`` runs them in inference mode. The functions here
 measure any mix of the two *without changing the model*: every variable --
 weights, BatchNorm moving statistics, random-seed state -- is restored bit
-for bit afterwards.
+for bit afterwards. Inference mode gives exactly ``evaluate()``'s numbers,
+through the model's own compiled test function; data cut once into batches
+(:func:`make_batches`) can be measured again and again at the cost of the
+forward passes alone (:func:`evaluate_batches`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import math
+import weakref
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -140,39 +145,135 @@ def forced_mode(layers: Iterable, training: bool) -> Iterator[None]:
                 object.__delattr__(layer, "call")
 
 
-def _forced_inference(layers: Iterable) -> contextlib.AbstractContextManager:
-    """Make ``layers`` run in inference mode even inside ``training=True``."""
-    return forced_mode(layers, training=False)
-
-
-def _resolve_active(model, mode) -> set[str]:
+def _resolve_active(mode) -> set[str]:
     if isinstance(mode, str):
         if mode not in MODES:
-            raise ValueError(
-                f"invalid `mode`: {mode!r}; expected 'inference', 'training', or a "
-                f"collection of layer families from {FAMILIES}, e.g. mode={{'dropout'}}"
-            )
+            raise ValueError(f"invalid `mode`: {mode!r}; expected 'inference', 'training', or a "
+                             f"collection of layer families from {FAMILIES}, e.g. mode={{'dropout'}}")
         return set(FAMILIES) if mode == "training" else set()
-    active = set(mode)
-    unknown = active - set(FAMILIES)
+    unknown = set(mode) - set(FAMILIES)
     if unknown:
-        raise ValueError(
-            f"unknown layer families {sorted(unknown)!r} in `mode`; expected a subset "
-            f"of {FAMILIES}"
-        )
-    return active
+        raise ValueError(f"unknown layer families {sorted(unknown)!r} in `mode`; expected a "
+                         f"subset of {FAMILIES}")
+    return set(mode)
+
+
+def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list[tuple]:
+    """Cut data once into the batches ``evaluate()`` would cut it into.
+
+    The same conversions as ``evaluate()``'s own data handling: floats that
+    are not ``keras.config.floatx()`` are cast to it, lists become tuples,
+    one ``sample_weight`` array serves every output, and the last batch
+    holds the remainder. Made once, the batches serve any number of
+    measurements (:func:`evaluate_batches`); they hold one copy of the data.
+
+    Example:
+        >>> [len(b[0]) for b in make_batches(np.zeros((5, 2)), np.zeros(5), batch_size=2)]
+        [2, 2, 1]
+    """
+    tf, keras = import_tensorflow_quietly()
+    n = checks.samples(x, y, sample_weight)
+    batch_size = checks.positive_int("batch_size", batch_size, example=32)
+    if sample_weight is not None and keras.tree.is_nested(y) and not keras.tree.is_nested(sample_weight):
+        sample_weight = keras.tree.map_structure(lambda _: sample_weight, y)
+
+    def floatx(a):
+        a = np.asarray(a)
+        return a.astype(keras.config.floatx()) if a.dtype.kind == "f" else a
+
+    data = keras.tree.lists_to_tuples(keras.tree.map_structure(
+        floatx, keras.utils.pack_x_y_sample_weight(x, y, sample_weight)))
+    return [keras.tree.map_structure(lambda a: tf.convert_to_tensor(a[start:start + batch_size]), data)
+            for start in range(0, n, batch_size)]
+
+
+def evaluate_batches(model, batches: list, *, mode="inference") -> dict[str, float]:
+    """:func:`evaluate_in_mode` on batches from :func:`make_batches`: the fast path.
+
+    In inference mode the batches go through the model's own compiled test
+    function (the one ``evaluate()`` calls), so the numbers are
+    ``evaluate()``'s to the last bit; what ``evaluate()`` adds per call --
+    converting the data, building a ``tf.data`` pipeline, callbacks -- is not
+    paid again. Other modes run one compiled step per batch, made once per
+    model and mode and kept while the model lives: the same loss and metric
+    bookkeeping as Keras's test step, with the chosen families in training
+    mode, inside :func:`preserved_state`.
+    """
+    checks.compiled(model, "evaluate_batches()")
+    active = _resolve_active(mode)
+    model.make_test_function()  # no-op when it exists; compile() discards it
+    if not active:
+        model.reset_metrics()
+        feed, logs = iter(batches), None
+        for _ in range(math.ceil(len(batches) / model.steps_per_execution)):
+            logs = model.test_function(feed)
+        metrics = model.get_metrics_result()
+        # As evaluate() does: the metrics, unless a custom test_step returns other keys.
+        return _floats(metrics if isinstance(logs, dict) and set(logs) == set(metrics) else logs)
+    step, loss = _training_step(model, active)
+    frozen = [layer for layer in leaf_layers(model) if layer_family(layer) not in active | {None}]
+    with preserved_state(model), forced_mode(frozen, training=False):
+        model.reset_metrics()
+        loss.reset_state()
+        for batch in batches:
+            step(batch)
+        result = _floats(model.get_metrics_result())
+        result["loss"] = float(loss.result())
+    return result
+
+
+def _floats(logs) -> dict[str, float]:
+    """Keras's own log clean-up: nested dicts flattened, values as floats, keys sorted."""
+    result = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(_floats(value))
+        else:
+            result[key] = float(np.asarray(value))
+    return result
+
+
+# model -> {key: (test_function weakref, step, loss Mean)}; entries leave with the model.
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _training_step(model, active: set[str]):
+    """One compiled step: the model in training mode, measured as Keras's test step measures."""
+    tf, keras = import_tensorflow_quietly()
+    key = (frozenset(active), tuple(layer.trainable for layer in leaf_layers(model)))
+    cached = _STEPS.setdefault(model, {}).get(key)
+    if cached and cached[0]() is model.test_function:  # not recompiled since
+        return cached[1:]
+    ref, loss = weakref.ref(model), keras.metrics.Mean(name="loss")
+
+    def step(data):
+        m = ref()
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y_pred = m(x, training=True)
+        value = m.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        loss.update_state(value, sample_weight=tf.shape(keras.tree.flatten(x)[0])[0])
+        m.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    if not model.run_eagerly:  # as Keras compiles its own steps
+        step = tf.function(step, reduce_retracing=True, jit_compile=model.jit_compile)
+    _STEPS[model][key] = (weakref.ref(model.test_function), step, loss)
+    return step, loss
 
 
 def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
                      batch_size: int = 32) -> dict[str, float]:
     """Like ``model.evaluate(..., return_dict=True)``, in a chosen mode.
 
-    ``mode="inference"`` *is* ``model.evaluate``. ``mode="training"`` runs
-    every layer as ``fit()`` does -- Dropout drops, BatchNormalization
-    normalises with each batch's statistics -- but applies no update. A
-    collection such as ``{"dropout"}`` switches on only those families
-    (see :func:`layer_family`); the rest stay in inference mode. Nothing
-    about the model changes: see :func:`preserved_state`.
+    ``mode="inference"`` gives exactly ``model.evaluate``'s numbers.
+    ``mode="training"`` runs every layer as ``fit()`` does -- Dropout drops,
+    BatchNormalization normalises with each batch's statistics -- but applies
+    no update. A collection such as ``{"dropout"}`` switches on only those
+    families (see :func:`layer_family`); the rest stay in inference mode.
+    Nothing about the model changes: see :func:`preserved_state`.
+
+    Calls on one model in one mode share a compiled step (the first call
+    traces it). To measure the same data often, cut it once with
+    :func:`make_batches` and call :func:`evaluate_batches`, as GapProbe does.
 
     Args:
         model: A compiled Keras model.
@@ -195,26 +296,5 @@ def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
     """
     checks.compiled(model, "evaluate_in_mode()")
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
-    active = _resolve_active(model, mode)
-    n = checks.samples(x, y, sample_weight)
-    if not active:
-        result = model.evaluate(x, y, sample_weight=sample_weight, batch_size=int(batch_size),
-                                verbose=0, return_dict=True)
-        return {k: float(v) for k, v in result.items()}
-    keras = _keras()
-    frozen = [layer for layer in leaf_layers(model) if layer_family(layer) not in active | {None}]
-    take = lambda data, s: None if data is None else keras.tree.map_structure(lambda a: a[s], data)
-    with preserved_state(model), _forced_inference(frozen):
-        model.reset_metrics()
-        loss_sum = 0.0
-        for start in range(0, n, int(batch_size)):
-            s = slice(start, start + int(batch_size))
-            xb, yb, wb = take(x, s), take(y, s), take(sample_weight, s)
-            y_pred = model(xb, training=True)
-            loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, sample_weight=wb, training=False)
-            # Keras weights each batch's loss by its size; so do we.
-            loss_sum += float(loss) * len(keras.tree.flatten(xb)[0])
-            model.compute_metrics(xb, yb, y_pred, sample_weight=wb)
-        result = {k: float(v) for k, v in model.get_metrics_result().items()}
-        result["loss"] = loss_sum / n
-    return result
+    _resolve_active(mode)
+    return evaluate_batches(model, make_batches(x, y, sample_weight, batch_size=batch_size), mode=mode)

@@ -49,6 +49,31 @@ def tiny_model(keras):
     return lambda **kw: make_tiny(keras, **kw)
 
 
+_TRAINED: dict = {}
+
+
+@pytest.fixture
+def trained_tiny(tiny_data):
+    """``trained_tiny(**make_tiny kwargs)``: a tiny model fitted 2 epochs (batch 8), made once per session.
+
+    Shared between tests to save building, tracing and training the same model
+    again: use it only for measurements that leave the model as it was
+    (``evaluate()``, ``evaluate_in_mode``); a test that trains needs ``tiny_model``.
+    """
+    import keras as k
+
+    def get(**kw):
+        key = tuple(sorted(kw.items()))
+        if key not in _TRAINED:
+            k.utils.set_random_seed(0)
+            model = make_tiny(k, **kw)
+            model.fit(*tiny_data, epochs=2, batch_size=8, verbose=0)
+            _TRAINED[key] = model
+        return _TRAINED[key]
+
+    return get
+
+
 def snapshot(model):
     return [np.array(v.numpy(), copy=True) for v in model.variables]
 

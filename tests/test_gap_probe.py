@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from helpers import GapProbe, Table
+from helpers.gap_probe import measure_by_evaluation
+from helpers.modes import evaluate_in_mode
 from tests.conftest import same, snapshot
 
 
@@ -15,11 +17,73 @@ def test_records_fit_inference_training_and_validation(tiny_model, tiny_data):
     assert probe.available == ["accuracy", "loss"]
     assert probe.epochs("loss", "fit").tolist() == [1, 2, 3]
     assert probe.epochs("loss", "inference").tolist() == [0, 1, 2, 3]
-    # Inference mode at epoch end on the validation data == Keras's own val_loss.
-    assert probe.series("loss", "inference")[1:] == pytest.approx(probe.series("loss", "validation"), abs=1e-6)
+    # Inference mode at epoch end on the validation data == Keras's own val_loss, to the last bit.
+    for metric in ("loss", "accuracy"):
+        assert probe.series(metric, "inference")[1:].tolist() == probe.series(metric, "validation").tolist()
     assert probe.series("loss", "training")[-1] != pytest.approx(probe.series("loss", "inference")[-1], abs=1e-4)
     wide = probe.wide("loss")
     assert isinstance(wide, Table) and wide.columns == ["epoch", "fit", "training", "inference", "validation"]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_every_measurement_is_evaluate_to_the_last_bit(tiny_model, tiny_data, weighted):
+    # Dropout and BatchNorm, batches of 7 (the last holds 5), with and without sample_weight:
+    # each epoch's inference row equals fit()'s own evaluate() of the validation data, and
+    # the last measurement equals evaluate() / evaluate_in_mode() called afterwards.
+    x, y = tiny_data
+    w = np.linspace(0.2, 2.0, len(x)) if weighted else None
+    model = tiny_model(dropout=0.5, batchnorm=True)
+    probe = GapProbe(x, y, w, batch_size=7, training_mode=True)
+    model.fit(x, y, sample_weight=w, batch_size=7, epochs=3, verbose=0, callbacks=[probe],
+              validation_data=(x, y) if w is None else (x, y, w))
+    for metric in ("loss", "accuracy"):
+        assert probe.series(metric, "inference")[1:].tolist() == probe.series(metric, "validation").tolist()
+    assert probe.last["inference"] == model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0,
+                                                     return_dict=True)
+    assert probe.last["training"] == evaluate_in_mode(model, x, y, mode="training", sample_weight=w,
+                                                      batch_size=7)
+
+
+def test_fast_path_and_evaluation_path_record_the_same_table(tiny_model, tiny_data):
+    # Two probes on one fit(): the built-in path and one evaluate_in_mode call per mode.
+    x, y = tiny_data
+    fast = GapProbe(x, y, batch_size=8, training_mode=True)
+    slow = GapProbe(x, y, batch_size=8, training_mode=True, measure=measure_by_evaluation)
+    tiny_model(dropout=0.5, batchnorm=True).fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[fast, slow])
+    assert fast.rows == slow.rows and fast.last == slow.last
+
+
+def test_every_nth_epoch_and_always_the_last(tiny_model, tiny_data):
+    x, y = tiny_data
+    probe = GapProbe(x, y, batch_size=8, every=2)
+    tiny_model().fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[probe])
+    assert probe.epochs("loss", "inference").tolist() == [0, 2, 4, 5]
+    assert probe.epochs("loss", "fit").tolist() == [1, 2, 3, 4, 5]
+
+
+def test_the_last_epoch_is_measured_when_a_later_callback_stops_training(tiny_model, tiny_data, keras):
+    x, y = tiny_data
+
+    class StopAtTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 1
+
+    probe = GapProbe(x, y, batch_size=8, every=10, initial=False)
+    tiny_model().fit(x, y, batch_size=8, epochs=9, verbose=0, callbacks=[probe, StopAtTwo()])
+    assert probe.epochs("loss", "inference").tolist() == [2]
+
+
+def test_a_fixed_subset_is_measured(tiny_model, tiny_data):
+    x, y = tiny_data
+    probe = GapProbe(x, y, batch_size=8, subset=10)
+    assert probe.subset.tolist() == GapProbe(x, y, subset=10).subset.tolist()  # the same every time
+    assert len(set(probe.subset.tolist())) == 10 and probe.subset.tolist() == sorted(probe.subset.tolist())
+    chosen = GapProbe(x, y, batch_size=8, subset=np.arange(0, 40, 4))
+    model = tiny_model(dropout=0.5)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[probe, chosen])
+    for p in (probe, chosen):
+        assert p.last["inference"] == model.evaluate(x[p.subset], y[p.subset], batch_size=8, verbose=0,
+                                                     return_dict=True)
 
 
 def test_per_batch_values_average_back_to_the_logged_value(tiny_model, tiny_data):
@@ -105,6 +169,13 @@ def test_training_mode_probe_on_an_uncompiled_model(tiny_model, tiny_data):
     ({"batch_size": 0}, "invalid `batch_size`: 0"),
     ({"batch_size": 2.5}, "invalid `batch_size`: 2.5"),
     ({"metrics": "loss"}, "pass a list such as ['loss']"),
+    ({"every": 0}, "invalid `every`: 0; expected an int >= 1"),
+    ({"subset": 0}, "invalid `subset`: 0; expected an int from 1 to 40"),
+    ({"subset": 41}, "invalid `subset`: 41"),
+    ({"subset": 0.5}, "invalid `subset`: 0.5"),
+    ({"subset": [[1, 2]]}, "invalid `subset`: [[1, 2]]"),
+    ({"subset": [0, 40]}, "invalid `subset index`: 40; expected an int from 0 to 39"),
+    ({"measure": "fast"}, "invalid `measure`: 'fast'"),
 ])
 def test_bad_settings(tiny_data, kwargs, fragment):
     x, y = tiny_data

@@ -1,35 +1,67 @@
-"""evaluate_in_mode: what evaluate() would say, in any mix of modes, changing nothing."""
+"""evaluate_in_mode: what evaluate() would say, in any mix of modes, changing nothing.
+
+The fast path (batches cut once, the model's own compiled test function) must
+give evaluate()'s numbers to the last bit: these tests compare with ``==``.
+"""
 
 import numpy as np
 import pytest
 
-from helpers.modes import evaluate_in_mode, families_present, layer_family, leaf_layers, preserved_state
+from helpers.modes import (evaluate_batches, evaluate_in_mode, families_present, layer_family, leaf_layers,
+                           make_batches, preserved_state)
 from tests.conftest import same, snapshot
 
+WEIGHTS = np.random.default_rng(1).uniform(0.2, 2.0, 40)
 
-def test_inference_mode_is_evaluate(tiny_model, tiny_data):
+
+@pytest.mark.parametrize("kind", [{"dropout": 0.5}, {"batchnorm": True}, {"dropout": 0.5, "batchnorm": True}],
+                         ids=["dropout", "batchnorm", "both"])
+def test_inference_mode_is_evaluate_to_the_last_bit(trained_tiny, tiny_data, kind):
     x, y = tiny_data
-    model = tiny_model(dropout=0.5, batchnorm=True)
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
-    expected = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
-    assert evaluate_in_mode(model, x, y, batch_size=8) == pytest.approx(expected, abs=0)
+    model = trained_tiny(**kind)
+    for sample_weight in (None, WEIGHTS):
+        for batch_size in (8, 7):  # 7: the last batch holds the remaining 5
+            expected = model.evaluate(x, y, sample_weight=sample_weight, batch_size=batch_size,
+                                      verbose=0, return_dict=True)
+            kw = dict(sample_weight=sample_weight, batch_size=batch_size)
+            assert evaluate_in_mode(model, x, y, **kw) == expected
+            # The training-mode step with every family forced off is evaluate() too:
+            # this validates its loss and metric bookkeeping, bit for bit.
+            assert evaluate_in_mode(model, x, y, mode={"other"}, **kw) == expected
 
 
-def test_manual_loop_in_inference_mode_matches_evaluate(tiny_model, tiny_data):
-    # An empty family set goes through evaluate(); forcing every family off through
-    # the manual loop must give the same numbers -- this validates the loop itself.
+def test_batches_made_once_serve_every_mode(trained_tiny, tiny_data):
     x, y = tiny_data
-    model = tiny_model(dropout=0.5, batchnorm=True)
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
-    via_evaluate = evaluate_in_mode(model, x, y, mode=set(), batch_size=8)
-    via_loop = evaluate_in_mode(model, x, y, mode={"other"}, batch_size=8)
-    assert via_loop == pytest.approx(via_evaluate, abs=1e-6)
+    model = trained_tiny(dropout=0.5, batchnorm=True)
+    batches = make_batches(x, y, WEIGHTS, batch_size=7)
+    assert [len(b[0]) for b in batches] == [7] * 5 + [5]
+    for mode in ("inference", "training", {"dropout"}, {"batchnorm"}):
+        assert evaluate_batches(model, batches, mode=mode) == \
+            evaluate_in_mode(model, x, y, mode=mode, sample_weight=WEIGHTS, batch_size=7)
 
 
-def test_training_mode_changes_the_numbers_but_not_the_model(tiny_model, tiny_data):
+def test_data_are_converted_as_evaluate_converts_them(trained_tiny, tiny_data):
     x, y = tiny_data
-    model = tiny_model(dropout=0.5, batchnorm=True)
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    model = trained_tiny(dropout=0.5)
+    x64, y_int = x.astype("float64"), y.astype("int64")  # cast to float32 / kept, as evaluate() does
+    assert evaluate_in_mode(model, x64, y_int, batch_size=8) == \
+        model.evaluate(x64, y_int, batch_size=8, verbose=0, return_dict=True)
+
+
+def test_two_outputs_share_one_sample_weight(keras, tiny_data):
+    x, y = tiny_data
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dropout(0.3)(keras.layers.Dense(8, activation="relu")(inputs))
+    model = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid", name=name)(hidden)
+                                 for name in ("a", "b")])
+    model.compile(optimizer="sgd", loss=["binary_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]])
+    expected = model.evaluate(x, [y, 1 - y], sample_weight=WEIGHTS, batch_size=16, verbose=0, return_dict=True)
+    assert evaluate_in_mode(model, x, [y, 1 - y], sample_weight=WEIGHTS, batch_size=16) == expected
+
+
+def test_training_mode_changes_the_numbers_but_not_the_model(trained_tiny, tiny_data):
+    x, y = tiny_data
+    model = trained_tiny(dropout=0.5, batchnorm=True)
     before = snapshot(model)
     train = evaluate_in_mode(model, x, y, mode="training", batch_size=8)
     assert same(before, snapshot(model)), "weights, BN statistics or seed state changed"
@@ -53,10 +85,18 @@ def test_probe_does_not_change_later_training(tiny_model, tiny_data, keras):
     assert same(*runs)
 
 
-def test_families_are_switched_on_alone(tiny_model, tiny_data):
+def test_recompiling_gives_the_new_metrics(tiny_model, tiny_data, keras):
     x, y = tiny_data
-    model = tiny_model(dropout=0.5, batchnorm=True)
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    model = tiny_model(dropout=0.5)
+    assert sorted(evaluate_in_mode(model, x, y, mode="training")) == ["accuracy", "loss"]
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])  # the compiled step is made anew
+    assert sorted(evaluate_in_mode(model, x, y, mode="training")) == ["loss", "mae"]
+    assert evaluate_in_mode(model, x, y, mode={"other"}) == model.evaluate(x, y, verbose=0, return_dict=True)
+
+
+def test_families_are_switched_on_alone(trained_tiny, tiny_data):
+    x, y = tiny_data
+    model = trained_tiny(dropout=0.5, batchnorm=True)
     infer = evaluate_in_mode(model, x, y, batch_size=8)["loss"]
     only_dropout = evaluate_in_mode(model, x, y, mode={"dropout"}, batch_size=8)["loss"]
     only_bn = evaluate_in_mode(model, x, y, mode={"batchnorm"}, batch_size=8)["loss"]
@@ -65,10 +105,9 @@ def test_families_are_switched_on_alone(tiny_model, tiny_data):
     assert only_bn != pytest.approx(only_dropout, abs=1e-5)
 
 
-def test_batchnorm_in_training_mode_depends_on_batch_size(tiny_model, tiny_data):
+def test_batchnorm_in_training_mode_depends_on_batch_size(trained_tiny, tiny_data):
     x, y = tiny_data
-    model = tiny_model(batchnorm=True)
-    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    model = trained_tiny(batchnorm=True)
     small = evaluate_in_mode(model, x, y, mode="training", batch_size=4)["loss"]
     whole = evaluate_in_mode(model, x, y, mode="training", batch_size=40)["loss"]
     assert small != pytest.approx(whole, abs=1e-6)
@@ -86,10 +125,9 @@ def test_layer_families(keras):
     assert layer_family(keras.layers.Dense(2)) is None
 
 
-def test_preserved_state_restores_after_an_error(tiny_model, tiny_data):
+def test_preserved_state_restores_after_an_error(trained_tiny, tiny_data):
     x, y = tiny_data
-    model = tiny_model(batchnorm=True)
-    model.fit(x, y, epochs=1, verbose=0)
+    model = trained_tiny(batchnorm=True)
     before = snapshot(model)
     with pytest.raises(RuntimeError):
         with preserved_state(model):
