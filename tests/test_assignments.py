@@ -278,13 +278,13 @@ def otter_assign(otter, nb, name: str, root: Path) -> SimpleNamespace:
                            student=dist / "student" / f"{name}.ipynb")
 
 
-def otter_run(otter, built, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
+def otter_run(otter, assignment, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
     """Grade one submission with ``otter run`` (no Docker): its scores and the executed notebook."""
     workdir = submission.parent / f"graded-{label}"
     workdir.mkdir()
     start = time.perf_counter()
     _run([str(otter.venv / "bin" / "otter"), "run", "--pickle-results", "-o", str(workdir), "-a",
-          str(built.autograder), str(submission)], env=otter.env, cwd=workdir, timeout=1800,
+          str(assignment.autograder), str(submission)], env=otter.env, cwd=workdir, timeout=1800,
          what=f"otter run ({label})")
     otter.seconds[f"otter run {submission.stem} ({label})"] = time.perf_counter() - start
     (workdir / "results.py").write_text(_RESULTS)
@@ -307,15 +307,22 @@ def _verdicts(nb):
             for c in nb.cells if "check" in c.metadata.get("tags", [])]
 
 
+@pytest.fixture(scope="module")
+def built(otter, tmp_path_factory):
+    """Every scenario's assignment, built once by ``otter assign``: ``{notebook stem: paths}``."""
+    root = tmp_path_factory.mktemp("assignments")
+    return {path.stem: otter_assign(otter, nbformat.read(path, as_version=4), path.stem, root)
+            for path in SCENARIOS}
+
+
 @pytest.mark.slow
-def test_otter_builds_every_assignment(otter, tmp_path):
+def test_otter_builds_every_assignment(built):
     for path in SCENARIOS:
         nb = nbformat.read(path, as_version=4)
-        built = otter_assign(otter, nb, path.stem, tmp_path)
-        student = nbformat.read(built.student, as_version=4)
+        student = nbformat.read(built[path.stem].student, as_version=4)
         assert solution_leaks(nb, student) == set(), f"{path.name}: solution code in otter's student notebook"
         found = find_exercises(nb)
-        with zipfile.ZipFile(built.autograder) as archive:
+        with zipfile.ZipFile(built[path.stem].autograder) as archive:
             tests = {Path(n).stem: archive.read(n).decode() for n in archive.namelist() if n.startswith("tests/")}
         assert sorted(tests) == [f"exercise_{e.number}" for e in found]
         for exercise in found:
@@ -323,26 +330,25 @@ def test_otter_builds_every_assignment(otter, tmp_path):
 
 
 @pytest.mark.slow
-def test_otter_grades_the_cheapest_notebook(otter, tmp_path):
+def test_otter_grades_the_cheapest_notebook(otter, built):
     """Reference: full marks. Untouched: zero, runs to the end. One solved: that question's points."""
-    present = {p.stem: p for p in SCENARIOS}
-    path = present[next(name for name in CHEAPEST_FIRST if name in present)]
+    path = next(p for name in CHEAPEST_FIRST for p in SCENARIOS if p.stem == name)
     nb = nbformat.read(path, as_version=4)
-    built = otter_assign(otter, nb, path.stem, tmp_path)
+    assignment = built[path.stem]
     from helpers.selfcheck import exercises
 
     found = find_exercises(nb)
     points = {f"exercise_{e.number}": exercises(e.scenario)[e.number].points for e in found}
 
-    scores, executed = otter_run(otter, built, built.reference, "reference")
+    scores, executed = otter_run(otter, assignment, assignment.reference, "reference")
     assert scores["scores"] == points and scores["total"] == scores["possible"] == sum(points.values())
     assert _errors(executed) == []
 
     # The untouched student notebook is `make student`'s version, code cell for code cell.
-    student = nbformat.read(built.student, as_version=4)
+    student = nbformat.read(assignment.student, as_version=4)
     assert ([c.source for c in student.cells if c.cell_type == "code"]
             == [c.source for c in make_student(nb).cells if c.cell_type == "code"])
-    scores, executed = otter_run(otter, built, built.student, "untouched")
+    scores, executed = otter_run(otter, assignment, assignment.student, "untouched")
     assert scores["total"] == 0 and set(scores["scores"].values()) == {0}
     assert _errors(executed) == [], "the student version must run to the end"
     verdicts = _verdicts(executed)
@@ -352,10 +358,10 @@ def test_otter_grades_the_cheapest_notebook(otter, tmp_path):
     solved = found[-1]
     answers = [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
     answers[-1].source = nb.cells[solved.solution].source
-    one = built.student.parent / "one_solved" / built.student.name
+    one = assignment.student.parent / "one_solved" / assignment.student.name
     one.parent.mkdir()
     nbformat.write(student, one)
-    scores, executed = otter_run(otter, built, one, "one solved")
+    scores, executed = otter_run(otter, assignment, one, "one solved")
     expected = {name: (p if name == f"exercise_{solved.number}" else 0) for name, p in points.items()}
     assert scores["scores"] == expected and scores["total"] == points[f"exercise_{solved.number}"]
     assert _errors(executed) == []

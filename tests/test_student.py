@@ -236,8 +236,8 @@ def test_real_student_version_runs_to_the_end_with_every_check_false(path):
     (the same code cells as `make student`'s version) to the end and sees every
     self-check say "not yet". For the others, the same holds by construction,
     which this test checks: up to the first exercise the student version is
-    the reference, which nbval executes; after it come only stubs and check
-    cells; each check receives a name its stub binds to `...`; and
+    the reference, which nbval executes; after it, no cell but a check cell
+    reads a name a stub binds to `...`; each check receives such a name; and
     `check_exercise` returns False for `...` before computing anything.
     """
     from make_assignments import find_exercises
@@ -248,10 +248,13 @@ def test_real_student_version_runs_to_the_end_with_every_check_false(path):
     student = make_student(original)
     found = find_exercises(original)
     exercise_cells = {i for e in found for i in (e.solution, e.check)}
-    extra = [i for i, c in enumerate(original.cells[found[0].text:], found[0].text)
-             if c.cell_type == "code" and i not in exercise_cells]
-    assert extra == [], (f"{path.name}: code cells {extra} sit among the exercises; put set-up before "
-                         "the first exercise so the student version runs exactly as the reference")
+    stubbed = {line.split(" = ")[0] for e in found for line in student.cells[e.solution].source.splitlines()
+               if line.endswith(" = ...")}
+    readers = [i for i, c in enumerate(original.cells[found[0].text:], found[0].text)
+               if c.cell_type == "code" and i not in exercise_cells
+               and stubbed & set(re.findall(r"[A-Za-z_]\w*", c.source))]
+    assert readers == [], (f"{path.name}: code cells {readers} read an exercise's answer outside its check "
+                           "cell, so the student version would not run as the reference does")
     for exercise in found:
         stub = student.cells[exercise.solution].source.splitlines()
         assert f"{exercise.answer} = ..." in stub, (path.name, exercise.number, stub)
