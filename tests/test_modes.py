@@ -94,6 +94,19 @@ def test_recompiling_gives_the_new_metrics(tiny_model, tiny_data, keras):
     assert evaluate_in_mode(model, x, y, mode={"other"}) == model.evaluate(x, y, verbose=0, return_dict=True)
 
 
+def test_the_compiled_step_does_not_keep_a_model_alive(tiny_model, tiny_data):
+    import gc
+    import weakref
+
+    x, y = tiny_data
+    model = tiny_model(dropout=0.5)
+    evaluate_in_mode(model, x, y, mode="training")
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+
+
 def test_families_are_switched_on_alone(trained_tiny, tiny_data):
     x, y = tiny_data
     model = trained_tiny(dropout=0.5, batchnorm=True)
