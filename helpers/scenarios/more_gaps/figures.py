@@ -13,6 +13,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from helpers import checks
 from helpers.batchnorm import recalibrate_batchnorm
@@ -39,7 +40,7 @@ def plot_bars(values: dict, *, ax=None, title: str = "", ylabel: str = ""):
     ax.set_xlabel("measurement")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize="x-small", loc="lower right")
+    ax.legend(fontsize="x-small", loc="best")
     return ax
 
 
@@ -51,7 +52,8 @@ def plot_penalty(probe, *, ax=None, title: str = "The L2 penalty is in both numb
             who = "fit() logged" if source == "fit" else "evaluate() at epoch end"
             ax.plot(probe.epochs(metric, source), probe.series(metric, source), style, color=color,
                     marker="o", ms=3, label=f"{metric}, {who}")
-    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (0: the initial weights)")
     ax.set_ylabel("cross-entropy (+ penalty for 'loss')")
     ax.set_title(title)
     ax.legend(fontsize="small")
@@ -65,6 +67,7 @@ def plot_mode_accuracy(batch_sizes, training, inference, *, ax=None,
     ax.plot(batch_sizes, training, "o-", color="tab:red", label="training mode (batch statistics)")
     ax.plot(batch_sizes, inference, "s--", color="tab:blue", label="inference mode (= evaluate(), predict())")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(list(batch_sizes), [str(b) for b in batch_sizes])
     ax.set_xlabel("batch size")
     ax.set_ylabel("accuracy on the 500 test digits")
     ax.set_ylim(0, 1)

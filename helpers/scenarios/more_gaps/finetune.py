@@ -54,7 +54,7 @@ def build_conv_base(momentum: float = 0.99):
 
     Example:
         >>> build_conv_base().count_params()
-        1312
+        1320
     """
     momentum = checks.momentum("momentum", momentum)
     x = inp = keras.Input((14, 14, 1))
