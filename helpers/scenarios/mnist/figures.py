@@ -39,7 +39,7 @@ def plot_gap_split(split: GapSplit, *, ax=None, title: str | None = None):
         The Axes.
     """
     ax = ax or plt.gca()
-    labels = ["val_accuracy\n(logged)", "+ general-\nisation", "+ dropout\n(on)", "+ drift", "accuracy\n(fit() logged)"]
+    labels = ["val_\naccuracy", "+ general-\nisation", "+ dropout\n(on)", "+ drift", "accuracy\n(fit())"]
     bottoms = [0.0, split.validation, split.inference, split.training, 0.0]
     heights = [split.validation, split.generalisation, split.dropout, split.drift, split.logged]
     colors = [STYLE[s]["color"] for s in ("validation", "inference", "training", "fit", "fit")]
@@ -48,11 +48,11 @@ def plot_gap_split(split: GapSplit, *, ax=None, title: str | None = None):
         ax.bar(i, height, bottom=bottom, color=color, alpha=0.45 if part else 0.9)
         text = f"{height:+.4f}" if part else f"{height:.4f}"
         ax.annotate(text, (i, bottom + max(height, 0)), ha="center", va="bottom", fontsize="small")
-    ax.set_xticks(range(len(labels)), labels, fontsize="small")
+    ax.set_xticks(range(len(labels)), labels, fontsize="x-small")
     levels = [split.logged, split.training, split.inference, split.validation]
     ax.set_ylim(max(0.0, min(levels) - 0.1), min(1.0, max(levels) + 0.04))
     ax.set_ylabel("accuracy")
-    ax.set_title(title or f"Epoch {split.epoch}: {GAP_HEADER} = {split.gap:+.4f}, in three parts")
+    ax.set_title(title or f"Epoch {split.epoch}: {GAP_HEADER} = {split.gap:+.4f}")
     return ax
 
 
