@@ -1,15 +1,16 @@
-"""BatchNorm statistics and PreciseBN recalibration (helpers.batchnorm), and scenario 04's helpers."""
+"""BatchNorm statistics and PreciseBN recalibration (helpers.batchnorm), and the memory tools (helpers.memory).
+
+Scenario 04's own functions are tested in tests/test_resnet.py.
+"""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import memory, resnet_collapse
+from helpers import memory
 from helpers.batchnorm import (batch_statistics, batchnorm_layers, compare_statistics, fingerprint,
                                predict_with_batch_statistics, recalibrate_batchnorm, travelled, updates_needed)
-from helpers.resnet_collapse import (MomentumSweep, collapse_over_seeds, explore_resnet, first_correct_epoch,
-                                     large_buffers_mapped, plot_sweep, release_memory, resnet_explorer, sweep_grid,
-                                     train_resnet)
+from helpers.memory import large_buffers_mapped, release_memory
 
 EPS = 1e-3  # Keras's BatchNormalization epsilon
 
@@ -175,63 +176,6 @@ def test_bad_input_errors(keras, data):
         recalibrate_batchnorm(renorm, x)
 
 
-def test_momentum_never_touches_training_and_the_replay_matches_keras(keras, data):
-    x, y = data
-    x, y = x[:3], np.eye(3, dtype="float32")  # the post's shape of problem: one batch of three
-    runs = {}
-    for momentum in (0.5, 0.9):
-        keras.utils.set_random_seed(3)
-        model = two_bn_model(keras, momentum=momentum)
-        sweep = MomentumSweep(x, y, momenta=(0.9, 0.5, 0.01))
-        model.fit(x, y, epochs=6, verbose=0, callbacks=[sweep])
-        runs[momentum] = (model, sweep)
-    (m5, s5), (m9, s9) = runs[0.5], runs[0.9]
-    # Same seed, different momentum: every trainable weight is bit-identical.
-    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(m5.trainable_variables, m9.trainable_variables))
-    assert s5.replay_error < 1e-5 and s9.replay_error < 1e-5
-    # The momentum-0.5 run's replay of 0.9 is what the real momentum-0.9 run kept.
-    for (mean, var), layer in zip(s5.averages[0.9], batchnorm_layers(m9)):
-        np.testing.assert_allclose(mean, layer.moving_mean.numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(var, layer.moving_variance.numpy(), rtol=1e-5, atol=1e-6)
-    assert s5.table.rows == s9.table.rows
-    grid = sweep_grid(s5.table)
-    assert grid.column("statistics") == ["momentum 0.9", "momentum 0.5", "momentum 0.01", "PreciseBN"]
-    assert grid.columns == ["statistics"] + [str(e) for e in range(1, 7)]
-    ax = plot_sweep(s5.table)
-    assert ax.get_xlabel() == "epoch" and "of 3" in ax.get_title()
-    plt.close(ax.figure)
-    with pytest.raises(ValueError, match="one batch per epoch"):
-        two_bn_model(keras).fit(data[0], data[1], epochs=1, batch_size=8, verbose=0,
-                                callbacks=[MomentumSweep(data[0], data[1])])
-    with pytest.raises(ValueError, match="invalid momentum"):
-        MomentumSweep(x, y, momenta=(0.99, 1.0))
-
-
-def test_first_correct_epoch():
-    from helpers import Table
-
-    table = Table([{"epoch": e, "statistics": "s", "correct": c, "images": 3}
-                   for e, c in enumerate([1, 3, 2, 3, 3], 1)])
-    assert first_correct_epoch(table, "s") == 4
-    with pytest.raises(ValueError, match="no rows"):
-        first_correct_epoch(table, "t")
-
-
-def test_train_resnet_and_explorer_smoke():
-    # One epoch at ResNet50's smallest input: the wiring, not the phenomenon (see the slow test).
-    with pytest.raises(ValueError, match="invalid `epochs`"):
-        train_resnet(input_size=32, epochs=0)
-    with pytest.raises(ValueError, match="unknown `architecture`"):
-        train_resnet(input_size=32, architecture="VGG16")
-    with pytest.raises(ValueError, match="invalid `momentum`"):
-        explore_resnet(momentum=1.5, epochs=1, input_size=32)
-    result = explore_resnet(momentum=0.5, epochs=1, recalibrate=True, input_size=32)
-    assert result.figure is not None and "predict() right on" in result.summary
-    assert result.inference_correct == result.training_correct  # recalibrated on the one batch
-    explorer = resnet_explorer()
-    assert set(explorer.values()) == {"momentum", "epochs", "recalibrate"}
-
-
 def test_memory_helpers_change_no_number(keras, data, monkeypatch):
     x, y = data
     model = two_bn_model(keras)
@@ -245,35 +189,3 @@ def test_memory_helpers_change_no_number(keras, data, monkeypatch):
     with large_buffers_mapped() as tuned:
         assert tuned is False
     assert release_memory() is False
-
-
-def test_seed_reset_gives_the_weights_of_a_fresh_build(keras):
-    # What collapse_over_seeds relies on to reuse one traced model: bit for bit a fresh build's start.
-    from helpers.models import build_resnet50
-
-    keras.utils.set_random_seed(5)
-    fresh = build_resnet50(32)
-    fresh.optimizer.build(fresh.trainable_variables)
-    keras.utils.set_random_seed(0)
-    model = build_resnet50(32)
-    kernels = resnet_collapse._kernels_in_build_order(model, build_seed=0)
-    model.optimizer.build(model.trainable_variables)
-    variables = [*model.variables, *model.optimizer.variables]
-    initial = [(v, v.numpy()) for v in variables]
-    for v in variables:  # as if trained: every variable moved
-        v.assign(np.full(v.shape, 7, v.dtype))
-    resnet_collapse._reset_to_seed(5, initial, kernels)
-    pairs = list(zip([*fresh.variables, *fresh.optimizer.variables], variables, strict=True))
-    assert len(kernels) == 54 and all(np.array_equal(a.numpy(), b.numpy()) for a, b in pairs)
-    with pytest.raises(ValueError, match="set_random_seed"):
-        resnet_collapse._kernels_in_build_order(model, build_seed=1)
-
-
-@pytest.mark.slow
-def test_collapse_holds_over_seeds():
-    # The post's training (Keras's default graph mode) at 64x64, ten initialisations.
-    table = collapse_over_seeds(range(10))
-    assert sum(table.column("one class")) >= 9, f"predict() gave one class for all in too few seeds:\n{table}"
-    assert all(acc == 1.0 for acc in table.column("training-mode acc")), str(table)
-    assert sum(acc == 1.0 for acc in table.column("fit acc")) >= 9, str(table)
-    assert all(acc < 1.0 for acc in table.column("inference acc")), str(table)
