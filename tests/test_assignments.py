@@ -4,11 +4,13 @@ The fast tests check the master notebooks' structure on a synthetic notebook
 and on every scenario notebook. The slow tests install otter-grader -- not one
 of the kit's requirements -- in a virtual environment of its own, kept in a
 cache folder outside the repository (``$XDG_CACHE_HOME/mind-the-gap``, built
-once per otter-grader version and kit environment, about a minute). Its
-``site-packages`` gets a ``.pth`` line that adds the kit's environment after
-its own, so the kernel that grades imports otter-grader from the grader's
-environment and Keras and ``helpers`` from the kit's: the same versions the
-notebooks are tested with, and no second TensorFlow install.
+once per otter-grader and Python version, about a minute). Its
+``site-packages`` gets a ``.pth`` line that adds the environment named by
+``$MIND_THE_GAP_KIT_SITE`` after its own; the tests set it to the kit's, so the
+kernel that grades imports otter-grader from the grader's environment and
+Keras and ``helpers`` from the kit's: the same versions the notebooks are
+tested with, and no second TensorFlow install. (Any clone of the kit can share
+the cached environment.)
 
 Then ``otter assign`` builds every scenario's assignment, and ``otter run``
 (no Docker) grades the cheapest scenario notebook three times: the reference
@@ -91,7 +93,7 @@ def test_master_notebook_has_one_question_per_exercise():
     before = copy.deepcopy(nb)
     master = make_assignment(nb, "tiny", points=lambda scenario, k: {1: 1, 2: 3}[k])
     assert master.cells[0].cell_type == "raw" and master.cells[0].source.startswith("# ASSIGNMENT CONFIG")
-    assert "name: tiny" in master.cells[0].source and "init_cell: false" in master.cells[0].source
+    assert 'name: "tiny"' in master.cells[0].source and "init_cell: false" in master.cells[0].source
     questions = [s for s in raw_sources(master) if s.startswith("# BEGIN QUESTION")]
     assert questions == ["# BEGIN QUESTION\nname: exercise_1\npoints: 1\nall_or_nothing: true\ncheck_cell: false",
                          "# BEGIN QUESTION\nname: exercise_2\npoints: 3\nall_or_nothing: true\ncheck_cell: false"]
@@ -220,12 +222,13 @@ def _run(args, *, env, cwd, timeout, what):
 @pytest.fixture(scope="module")
 def otter(tmp_path_factory):
     """otter-grader in its own virtual environment, which also sees the kit's (see the module docstring)."""
-    kit = sysconfig.get_paths()["purelib"]
-    key = hashlib.sha256(f"{OTTER} {sys.version} {kit}".encode()).hexdigest()[:12]
+    base = getattr(sys, "_base_executable", sys.executable)
+    key = hashlib.sha256(f"{OTTER} {sys.version} {base}".encode()).hexdigest()[:12]
     venv = _cache_root() / f"otter-{key}"
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PYTHONNOUSERSITE="1",
+               MIND_THE_GAP_KIT_SITE=sysconfig.get_paths()["purelib"],
                PIP_DISABLE_PIP_VERSION_CHECK="1",
                # Only the native kernel (the grader's own Python): no kernelspec from elsewhere.
                JUPYTER_DATA_DIR=str(tmp_path_factory.mktemp("jupyter")), JUPYTER_PATH="")
@@ -236,11 +239,12 @@ def otter(tmp_path_factory):
         if not (venv / "complete").is_file():
             start = time.perf_counter()
             shutil.rmtree(venv, ignore_errors=True)
-            base = getattr(sys, "_base_executable", sys.executable)
             _run([base, "-m", "venv", str(venv)], env=env, cwd=venv.parent, timeout=300, what="python -m venv")
             site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              env=env, cwd=venv.parent, timeout=60, what="locating site-packages").stdout.strip())
-            (site / "mind_the_gap_kit.pth").write_text(f"import site; site.addsitedir({kit!r})\n")
+            (site / "mind_the_gap_kit.pth").write_text(
+                "import os, site; os.environ.get('MIND_THE_GAP_KIT_SITE') and "
+                "site.addsitedir(os.environ['MIND_THE_GAP_KIT_SITE'])\n")
             _run([str(python), "-m", "pip", "install", "--quiet", OTTER], env=env, cwd=venv.parent,
                  timeout=1200, what=f"pip install {OTTER}")
             (venv / "complete").write_text(OTTER)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,7 +215,7 @@ def make_assignment(nb, name: str, *, points: Callable[[str, int], int] = exerci
     if not found:
         raise ValueError(f"{name} has no exercises (cells tagged `exercise`, `solution`, `check`)")
     master = copy.deepcopy(nb)
-    cells, start = [_raw(CONFIG.format(name=name))], 0
+    cells, start = [_raw(CONFIG.format(name=json.dumps(name)))], 0
     for exercise in found:
         cells += [copy.deepcopy(c) for c in nb.cells[start:exercise.text]]
         later = "\n".join(c.source for c in nb.cells[exercise.solution + 1:]
