@@ -209,4 +209,5 @@ def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     fixed = functools.partial(explore, seed=checks.seed("seed", settings["seed"]), input_size=size)
     return Explorer(fixed, controls, run_now=run_now,
                     title=f"ResNet50 on the three images at {size}×{size} (the post used {POST_SIZE}×{POST_SIZE}: "
-                          "same collapse, 9× fewer pixels; about 12 s for 5 epochs)")
+                          f"same collapse, {(POST_SIZE / size) ** 2:.0f}× fewer pixels; about 12 s for 5 epochs "
+                          "at 64×64)")
