@@ -6,6 +6,7 @@ import os
 # MPLBACKEND is deliberately left alone: notebook kernels must use matplotlib-inline
 # (as when the committed outputs were made); headless tests fall back to Agg anyway.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as helpers.reproducibility: the same kernels on every CPU
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
