@@ -25,6 +25,10 @@ _EXPORTS = {
     "DataError": "data",
     "Table": "table",
     "GapProbe": "gap_probe",
+    "LoggingProbe": "logging_probe",
+    "StepRecorder": "step_recorder",
+    "WeightRecorder": "weight_recorder",
+    "StopAtThreshold": "stop_at_threshold",
     "evaluate_in_mode": "modes",
     "preserved_state": "modes",
     "plot_probe": "plots",
@@ -34,8 +38,12 @@ _EXPORTS = {
     "build_threshold_model": "models",
     "build_resnet50": "models",
     "decompose_gap": "decompose",
-    "GapDecomposition": "decompose",
+    "GapDecomposition": "gap_decomposition",
     "plot_waterfall": "waterfall",
+    "recalibrate_batchnorm": "batchnorm",
+    "check_exercise": "selfcheck",
+    "Explorer": "widgets",
+    "ExploreResult": "widgets",
 }
 
 __all__ = sorted(_EXPORTS)
