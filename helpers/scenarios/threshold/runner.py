@@ -20,6 +20,8 @@ from helpers.stop_at_threshold import StopAtThreshold
 
 tf, keras = import_tensorflow_quietly()
 
+_KERAS_ORDERS: dict[tuple, np.ndarray] = {}  # (seed, samples, batch_size) -> the order fit() reuses
+
 
 def first_epoch(values, threshold: float = 1.0) -> int:
     """The first 1-based epoch whose value reaches ``threshold``; 0 if none does.
@@ -109,8 +111,10 @@ class ThresholdRunner:
         """Each epoch's sample order for a run, shape (epochs, 500)."""
         if reshuffle:
             return epoch_orders(seed, epochs, len(self.y))
-        once = keras_shuffle_orders(seed, epochs=1, n=len(self.y), batch_size=self.batch_size, spy=self._spy)
-        return np.repeat(once, epochs, axis=0)
+        key = (int(seed), len(self.y), self.batch_size)
+        if key not in _KERAS_ORDERS:  # a function of these alone, shared by every runner
+            _KERAS_ORDERS[key] = keras_shuffle_orders(key[0], epochs=1, n=key[1], batch_size=key[2], spy=self._spy)
+        return np.repeat(_KERAS_ORDERS[key], epochs, axis=0)
 
     def _start(self, seed: int, learning_rate: float | None) -> None:
         """Fresh weights for ``seed``, Adam's initial state, and the learning rate."""

@@ -49,7 +49,9 @@ def seed_table(seeds=range(20), *, epochs: int = 300, reshuffle: bool = False,
 
     Returns:
         A Table, one row per seed, with the gap (fit − evaluate) where the
-        post's rule stopped (or at the last epoch).
+        post's rule stopped (or at the last epoch), the inputs on which the
+        hidden ReLU was active at the start, and the epoch from which it
+        stayed off for every input ("dead at"; None if it ended alive).
     """
     runner = runner or ThresholdRunner()
     rows = []
@@ -64,9 +66,16 @@ def seed_table(seeds=range(20), *, epochs: int = 300, reshuffle: bool = False,
                      "val_accuracy: stops at": fix or None,
                      "fit logged there": t.accuracy[(fix or len(t.accuracy)) - 1],
                      "outcome (fix)": outcome(bool(fix), bool(fix)),
-                     "active at start": t.active[0], "dead from epoch": next(
-                         (e for e, a in enumerate(t.active) if a == 0), None)})
+                     "active at start": t.active[0], "dead at": _dead_from(t.active)})
     return Table(rows)
+
+
+def _dead_from(active) -> int | None:
+    """The epoch from which the hidden unit stayed off for all 500 points; None if it ended alive."""
+    if active[-1] > 0:
+        return None
+    alive = [e for e, a in enumerate(active) if a > 0]
+    return alive[-1] + 1 if alive else 0
 
 
 def outcome_counts(tables, column: str = "outcome", *, seeds: bool = False) -> Table:
