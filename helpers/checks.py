@@ -23,6 +23,15 @@ def _fail(name: str, value, expected: str, example) -> ValueError:
     return ValueError(f"invalid `{name}`: {value!r}; expected {expected}{hint}")
 
 
+def _bound(low, high, low_open: bool, high_open: bool) -> str:
+    """' >= low', ' < high' or '' -- the one-sided part of an error message."""
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
 def integer(name: str, value, *, low: int | None = None, high: int | None = None,
             example=None) -> int:
     """An int (NumPy ints too, bools never) within ``[low, high]``.
@@ -39,14 +48,8 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
     ok = ok and (low is None or value >= low) and (high is None or value <= high)
     if not ok:
         if low is not None and high is not None:
-            expected = f"an int from {low} to {high}"
-        elif low is not None:
-            expected = f"an int >= {low}"
-        elif high is not None:
-            expected = f"an int <= {high}"
-        else:
-            expected = "an int"
-        raise _fail(name, value, expected, example)
+            raise _fail(name, value, f"an int from {low} to {high}", example)
+        raise _fail(name, value, "an int" + _bound(low, high, False, False), example)
     return int(value)
 
 
@@ -87,14 +90,9 @@ def number(name: str, value, *, low: float | None = None, high: float | None = N
         ok = value < high if high_open else value <= high
     if not ok:
         if low is not None and high is not None:
-            expected = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        elif low is not None:
-            expected = f"a number {'>' if low_open else '>='} {low}"
-        elif high is not None:
-            expected = f"a number {'<' if high_open else '<='} {high}"
-        else:
-            expected = "a finite number"
-        raise _fail(name, value, expected, example)
+            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            raise _fail(name, value, f"a number in {interval}", example)
+        raise _fail(name, value, "a number" + (_bound(low, high, low_open, high_open) or " (finite)"), example)
     return float(value)
 
 

@@ -34,7 +34,7 @@ def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rat
         >>> build_checkpoint_mlp().count_params()
         2499
     """
-    d1, d2 = (checks.rate(f"dropout_{i + 1}", r) for i, r in enumerate(_pair(dropout)))
+    d1, d2 = _rates(dropout)
     model = keras.Sequential([
         keras.Input(shape=(2, 2)),
         layers.Flatten(),
@@ -62,10 +62,11 @@ def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = T
         compile: Compile as the post did. Defaults to True.
 
     Example:
-        >>> build_mnist_cnn().count_params()
-        157386
+        >>> model = build_mnist_cnn(dropout=(0.1, 0.0))
+        >>> [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)], model.count_params()
+        ([0.1, 0.0], 157386)
     """
-    d1, d2 = (checks.rate(f"dropout_{i + 1}", r) for i, r in enumerate(_pair(dropout)))
+    d1, d2 = _rates(dropout)
     model = keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
         layers.Conv2D(32, (3, 3), activation="relu"),
@@ -138,11 +139,12 @@ def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bo
     return model
 
 
-def _pair(dropout) -> tuple:
+def _rates(dropout) -> tuple[float, float]:
+    """The two checked dropout rates of a post's model, named as the explorers name them."""
     try:
         pair = tuple(dropout)
     except TypeError:
         pair = ()
     if len(pair) != 2:
         raise ValueError(f"invalid `dropout`: {dropout!r}; expected two rates, e.g. (0.2, 0.15)")
-    return pair
+    return checks.rate("dropout_1", pair[0]), checks.rate("dropout_2", pair[1])
