@@ -164,7 +164,8 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
     kw = dict(sample_weight=sample_weight, batch_size=batch_size)
     inference = evaluate_in_mode(model, x, y, mode="inference", **kw)
     chosen = _choose_metrics(metrics, list(inference), logged, origin)
-    same_data = probe is not None and x is probe.x and y is probe.y and sample_weight is probe.sample_weight
+    same_data = (probe is not None and x is probe.x and y is probe.y and sample_weight is probe.sample_weight
+                 and getattr(probe, "subset", None) is None)  # a probe on a subset measured other data
     if same_data:
         _warn_if_changed(probe, inference, chosen)  # comparable only on the probe's own data
     families = families_present(model)
