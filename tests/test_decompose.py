@@ -368,3 +368,15 @@ def test_a_bad_method_is_a_clear_error(keras, tiny_data):
     model, history, probe = _fit(keras, tiny_data, dropout=0.5)
     with pytest.raises(ValueError, match=r"invalid `method`: 'fair'; expected one of \('alone', 'shapley'\)"):
         decompose_gap(model, probe=probe, method="fair")
+
+
+def test_a_probe_on_a_subset_is_not_compared_with_the_full_data(keras, tiny_data):
+    x, y = tiny_data
+    keras.utils.set_random_seed(0)
+    model = make_tiny(keras, dropout=0.3)
+    probe = GapProbe(x, y, batch_size=8, subset=10)  # measures 10 of the 40 samples
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[probe])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the subset's numbers differ from the full data's: no false alarm
+        result = decompose_gap(model, probe=probe)
+    assert result.measured["loss"]["inference"] == evaluate_in_mode(model, x, y, batch_size=8)["loss"]
