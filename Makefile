@@ -59,7 +59,7 @@ student: $(STAMP)
 
 # otter-grader's assignment format; otter-grader itself is not installed (docs/assignments.md).
 assignments: $(STAMP)
-	$(BIN)/python tools/make_assignments.py --out assignments notebooks/0[1-9]_*.ipynb
+	$(BIN)/python tools/make_assignments.py --out assignments notebooks/0[0-9]_*.ipynb
 
 data: $(STAMP)
 	$(BIN)/python data/make_data.py

@@ -52,8 +52,8 @@ from make_student import make_student  # noqa: E402
 from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
 
 OTTER = "otter-grader==7.0.0"
-# Cheapest Run-All first: the full grading matrix runs on the first scenario notebook present.
-CHEAPEST_FIRST = ["01_checkpoint_mismatch", "03_fit_says_one", "05_more_gaps",
+# Cheapest Run-All first: the full grading matrix runs on the first notebook present.
+CHEAPEST_FIRST = ["00_start_here", "01_checkpoint_mismatch", "03_fit_says_one", "05_more_gaps",
                   "02_validation_above_training", "04_resnet_batchnorm"]
 
 

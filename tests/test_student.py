@@ -190,8 +190,9 @@ def test_command_line(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the real notebooks
 
-# Every scenario notebook, by name: once a notebook exists, its absence is a defect, not a skip.
-SCENARIO_NAMES = ["01_checkpoint_mismatch", "02_validation_above_training", "03_fit_says_one",
+# Every notebook with exercises (the entry notebook and each scenario), by name: once a notebook
+# exists, its absence is a defect, not a skip.
+SCENARIO_NAMES = ["00_start_here", "01_checkpoint_mismatch", "02_validation_above_training", "03_fit_says_one",
                   "04_resnet_batchnorm", "05_more_gaps"]
 SCENARIOS = [REPO / "notebooks" / f"{name}.ipynb" for name in SCENARIO_NAMES]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -203,7 +204,7 @@ def _ids(path):
 
 
 def test_every_scenario_notebook_is_listed_and_present():
-    present = sorted(p.name for p in (REPO / "notebooks").glob("0[1-9]_*.ipynb"))
+    present = sorted(p.name for p in (REPO / "notebooks").glob("0[0-9]_*.ipynb"))
     assert present == [p.name for p in SCENARIOS], "notebooks/ and SCENARIO_NAMES must agree"
 
 

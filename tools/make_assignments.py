@@ -1,7 +1,7 @@
-"""Graded assignments: every scenario notebook in otter-grader's notebook format (``make assignments``).
+"""Graded assignments: every notebook with exercises (00-05) in otter-grader's notebook format (``make assignments``).
 
 Usage:
-    python tools/make_assignments.py --out assignments notebooks/0[1-9]_*.ipynb
+    python tools/make_assignments.py --out assignments notebooks/0[0-9]_*.ipynb
 
 For each notebook this writes ``<out>/<name>/<name>.ipynb``, a *master
 notebook* in otter-grader's assignment format (``otter assign``'s v1 format):
