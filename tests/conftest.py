@@ -1,5 +1,7 @@
 """Shared fixtures: tiny models and data that train in well under a second."""
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,12 @@ def snapshot(model):
 
 def same(a, b):
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def run_checked(args, *, env, cwd, timeout, what):
+    """Run a command of a test's own environment; on failure, fail the test with its last 30 lines."""
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode:
+        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
+        pytest.fail(f"{what} failed (exit {out.returncode}):\n{tail}")
+    return out

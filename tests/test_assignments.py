@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import textwrap
@@ -50,6 +49,7 @@ from make_assignments import find_exercises, main, make_assignment, parse_check 
 from make_student import make_student  # noqa: E402
 
 from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
+from tests.conftest import run_checked  # noqa: E402
 
 OTTER = "otter-grader==7.0.0"
 # Cheapest Run-All first: the full grading matrix runs on the first notebook present.
@@ -211,14 +211,6 @@ def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mind-the-gap"
 
 
-def _run(args, *, env, cwd, timeout, what):
-    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if out.returncode:
-        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
-        pytest.fail(f"{what} failed (exit {out.returncode}):\n{tail}")
-    return out
-
-
 @pytest.fixture(scope="module")
 def otter(tmp_path_factory):
     """otter-grader in its own virtual environment, which also sees the kit's (see the module docstring)."""
@@ -239,17 +231,17 @@ def otter(tmp_path_factory):
         if not (venv / "complete").is_file():
             start = time.perf_counter()
             shutil.rmtree(venv, ignore_errors=True)
-            _run([base, "-m", "venv", str(venv)], env=env, cwd=venv.parent, timeout=300, what="python -m venv")
-            site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            run_checked([base, "-m", "venv", str(venv)], env=env, cwd=venv.parent, timeout=300, what="python -m venv")
+            site = Path(run_checked([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              env=env, cwd=venv.parent, timeout=60, what="locating site-packages").stdout.strip())
             (site / "mind_the_gap_kit.pth").write_text(
                 "import os, site; os.environ.get('MIND_THE_GAP_KIT_SITE') and "
                 "site.addsitedir(os.environ['MIND_THE_GAP_KIT_SITE'])\n")
-            _run([str(python), "-m", "pip", "install", "--quiet", OTTER], env=env, cwd=venv.parent,
+            run_checked([str(python), "-m", "pip", "install", "--quiet", OTTER], env=env, cwd=venv.parent,
                  timeout=1200, what=f"pip install {OTTER}")
             (venv / "complete").write_text(OTTER)
             seconds["build the grader's environment"] = time.perf_counter() - start
-    probe = _run([str(python), "-c", "import otter, helpers, jupyter_client.kernelspec as k; "
+    probe = run_checked([str(python), "-c", "import otter, helpers, jupyter_client.kernelspec as k; "
                   "print(k.KernelSpecManager().get_kernel_spec('python3').argv[0]); print(helpers.__file__)"],
                  env=env, cwd=venv.parent, timeout=300, what="importing otter and helpers").stdout.split()
     assert Path(probe[0]) == python, f"the grading kernel would run {probe[0]}, not {python}"
@@ -273,7 +265,7 @@ def otter_assign(otter, nb, name: str, root: Path) -> SimpleNamespace:
     master.parent.mkdir(parents=True)
     nbformat.write(make_assignment(nb, name), master)
     start = time.perf_counter()
-    _run([str(otter.venv / "bin" / "otter"), "assign", "--no-run-tests", str(master), str(master.parent / "dist")],
+    run_checked([str(otter.venv / "bin" / "otter"), "assign", "--no-run-tests", str(master), str(master.parent / "dist")],
          env=otter.env, cwd=master.parent, timeout=300, what=f"otter assign {name}")
     otter.seconds[f"otter assign {name}"] = time.perf_counter() - start
     dist = master.parent / "dist"
@@ -282,17 +274,17 @@ def otter_assign(otter, nb, name: str, root: Path) -> SimpleNamespace:
                            student=dist / "student" / f"{name}.ipynb")
 
 
-def otter_run(otter, assignment, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
+def otterrun_checked(otter, assignment, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
     """Grade one submission with ``otter run`` (no Docker): its scores and the executed notebook."""
     workdir = submission.parent / f"graded-{label}"
     workdir.mkdir()
     start = time.perf_counter()
-    _run([str(otter.venv / "bin" / "otter"), "run", "--pickle-results", "-o", str(workdir), "-a",
+    run_checked([str(otter.venv / "bin" / "otter"), "run", "--pickle-results", "-o", str(workdir), "-a",
           str(assignment.autograder), str(submission)], env=otter.env, cwd=workdir, timeout=1800,
          what=f"otter run ({label})")
     otter.seconds[f"otter run {submission.stem} ({label})"] = time.perf_counter() - start
     (workdir / "results.py").write_text(_RESULTS)
-    out = _run([str(otter.python), str(workdir / "results.py"), str(workdir / "results.pkl"),
+    out = run_checked([str(otter.python), str(workdir / "results.py"), str(workdir / "results.pkl"),
                 str(workdir / "executed.ipynb")], env=otter.env, cwd=workdir, timeout=300,
                what="reading otter's results")
     scores = json.loads(out.stdout.strip().splitlines()[-1])
@@ -344,7 +336,7 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     found = find_exercises(nb)
     points = {f"exercise_{e.number}": exercises(e.scenario)[e.number].points for e in found}
 
-    scores, executed = otter_run(otter, assignment, assignment.reference, "reference")
+    scores, executed = otterrun_checked(otter, assignment, assignment.reference, "reference")
     assert scores["scores"] == points and scores["total"] == scores["possible"] == sum(points.values())
     assert _errors(executed) == []
 
@@ -352,7 +344,7 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     student = nbformat.read(assignment.student, as_version=4)
     assert ([c.source for c in student.cells if c.cell_type == "code"]
             == [c.source for c in make_student(nb).cells if c.cell_type == "code"])
-    scores, executed = otter_run(otter, assignment, assignment.student, "untouched")
+    scores, executed = otterrun_checked(otter, assignment, assignment.student, "untouched")
     assert scores["total"] == 0 and set(scores["scores"].values()) == {0}
     assert _errors(executed) == [], "the student version must run to the end"
     verdicts = _verdicts(executed)
@@ -365,7 +357,7 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     one = assignment.student.parent / "one_solved" / assignment.student.name
     one.parent.mkdir()
     nbformat.write(student, one)
-    scores, executed = otter_run(otter, assignment, one, "one solved")
+    scores, executed = otterrun_checked(otter, assignment, one, "one solved")
     expected = {name: (p if name == f"exercise_{solved.number}" else 0) for name, p in points.items()}
     assert scores["scores"] == expected and scores["total"] == points[f"exercise_{solved.number}"]
     assert _errors(executed) == []

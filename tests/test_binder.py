@@ -32,6 +32,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.conftest import run_checked
+
 REPO = Path(__file__).resolve().parent.parent
 BINDER = REPO / "binder"
 # Needed to test the kit, not to use it; Binder sessions are for reading and running.
@@ -106,14 +108,6 @@ def _copy_of_repo(dest: Path) -> Path:
     return dest
 
 
-def _run(args, *, env, cwd, timeout, what):
-    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if out.returncode:
-        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
-        pytest.fail(f"{what} failed (exit {out.returncode}):\n{tail}")
-    return out
-
-
 @pytest.fixture(scope="module")
 def binder_env(tmp_path_factory):
     """A virtual environment built exactly as repo2docker builds Binder's, and the repository copy."""
@@ -127,18 +121,18 @@ def binder_env(tmp_path_factory):
                PYTHONNOUSERSITE="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     seconds = {}
     start = time.perf_counter()
-    _run([python, "-m", "venv", str(venv)], env=env, cwd=root, timeout=300, what="python -m venv")
+    run_checked([python, "-m", "venv", str(venv)], env=env, cwd=root, timeout=300, what="python -m venv")
     seconds["venv"] = time.perf_counter() - start
     start = time.perf_counter()
     # --no-compile: no .pyc for the thousands of modules the notebooks never import (Python
     # compiles the imported ones on first use); pip's wheel cache stays on, so a second run
     # unpacks the wheels it already has. Neither changes what gets installed.
-    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "--prefer-binary",
+    run_checked([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "--prefer-binary",
           "-r", "binder/requirements.txt"],
          env=env, cwd=repo, timeout=1800, what="pip install -r binder/requirements.txt")
     seconds["pip install -r binder/requirements.txt"] = time.perf_counter() - start
     start = time.perf_counter()
-    _run([str(repo / "binder" / "postBuild")], env=env, cwd=repo, timeout=600, what="binder/postBuild")
+    run_checked([str(repo / "binder" / "postBuild")], env=env, cwd=repo, timeout=600, what="binder/postBuild")
     seconds["binder/postBuild"] = time.perf_counter() - start
     yield SimpleNamespace(root=root, repo=repo, venv=venv, python=venv / "bin" / "python", env=env,
                           seconds=seconds)
@@ -163,7 +157,7 @@ def _execute_in(binder_env, notebook: Path) -> nbformat.NotebookNode:
     driver.write_text(_DRIVER)
     target = binder_env.root / f"executed-{notebook.name}"
     start = time.perf_counter()
-    _run([str(binder_env.python), str(driver), str(notebook), str(notebook.parent), str(target)],
+    run_checked([str(binder_env.python), str(driver), str(notebook), str(notebook.parent), str(target)],
          env=binder_env.env, cwd=notebook.parent, timeout=1200, what=f"executing {notebook.name}")
     binder_env.seconds[f"execute {notebook.name}"] = time.perf_counter() - start
     executed = nbformat.read(target, as_version=4)
