@@ -128,6 +128,26 @@ def choice(name: str, value, options: Iterable):
     return value
 
 
+def each(values, rules) -> dict:
+    """Each of ``values`` checked by its rule, ``rules[name](name, value)``.
+
+    An explorer's knobs are checked this way, so every explorer refuses an
+    unknown knob with the same error.
+
+    Example:
+        >>> each({"epochs": 5}, {"epochs": positive_int})
+        {'epochs': 5}
+        >>> each({"dropout1": 0.3}, {"dropout_1": rate})
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid setting 'dropout1'; expected some of ['dropout_1']
+    """
+    unknown = sorted(set(values) - set(rules))
+    if unknown:
+        raise ValueError(f"invalid setting {unknown[0]!r}; expected some of {sorted(rules)}")
+    return {name: rules[name](name, value) for name, value in values.items()}
+
+
 def flag(name: str, value) -> bool:
     """A bool (NumPy bools too), never a truthy stand-in such as ``"no"``."""
     if not isinstance(value, (bool, np.bool_)):

@@ -6,7 +6,8 @@ two functions in its ``figures.py``:
 * ``explore(<knobs>, progress=None) -> ExploreResult``: the plain function
   that trains, measures and draws. Tests call it directly.
 * ``explorer(*, run_now=False, **defaults) -> Explorer``: the widget, whose
-  controls start at the plain function's defaults updated by ``defaults``.
+  controls start at the plain function's defaults updated by ``defaults``
+  (:func:`explorer_start`, so an unknown knob is one error everywhere).
 
 Knobs are spelled the same everywhere: ``dropout_1``, ``dropout_2``,
 ``momentum``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``.
@@ -17,6 +18,7 @@ status text and an output area where the figure is replaced in place.
 from __future__ import annotations
 
 import html
+import inspect
 import io
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +50,39 @@ class ExploreResult:
     summary: str
     run: Any = None
     values: dict = field(default_factory=dict)
+
+
+def explorer_start(explore: Callable, defaults: Mapping, rules: Mapping | None = None) -> dict:
+    """Where an explorer's controls start: ``explore()``'s defaults updated by ``defaults``.
+
+    Every scenario's ``explorer(*, run_now=False, **defaults)`` starts here,
+    so an unknown knob is the same error in all of them.
+
+    Args:
+        explore: The plain function; its keyword defaults are the knobs.
+        defaults: The reader's starting values.
+        rules: Optional checks, ``{knob: rule(name, value)}`` from
+            :mod:`helpers.checks`, applied to every starting value that has
+            one. Defaults to None.
+
+    Raises:
+        ValueError: for a knob ``explore()`` does not have, or a bad value.
+
+    Example:
+        >>> def explore(epochs=5, progress=None): ...
+        >>> explorer_start(explore, {"epochs": 9})
+        {'epochs': 9}
+        >>> explorer_start(explore, {"epoch": 9})
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid setting 'epoch'; expected some of ['epochs']
+    """
+    from helpers import checks
+
+    knobs = {name: p.default for name, p in inspect.signature(explore).parameters.items()
+             if name != "progress" and p.default is not inspect.Parameter.empty}
+    start = {**knobs, **checks.each(defaults, {name: lambda _, value: value for name in knobs})}
+    return {**start, **checks.each({k: v for k, v in start.items() if k in (rules or {})}, rules or {})}
 
 
 def progress_callback(progress: Callable | None):

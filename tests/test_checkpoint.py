@@ -169,7 +169,7 @@ def test_explorer_runs_and_reports_errors():
     assert ex.run() and "Done" in ex.status.value and ex.last_result.run.epochs == 5
     ex.function = lambda **kw: ck.explore(**{**kw, "monitor": "acc"})
     assert not ex.run() and "invalid `monitor`" in ex.status.value
-    with pytest.raises(TypeError, match="unknown setting"):
+    with pytest.raises(ValueError, match="invalid setting 'learning_rate'"):
         ck.explorer(learning_rate=0.1)
 
 

@@ -101,3 +101,20 @@ def test_check_exercise_uses_the_scenario_registry(monkeypatch):
 def test_unknown_scenario_is_a_clear_error():
     with pytest.raises(ValueError, match="invalid `scenario`: 'nope'"):
         selfcheck.exercises("nope")
+
+
+SCENARIOS_WITH_EXPLORERS = ["checkpoint", "mnist", "threshold", "resnet", "more_gaps"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS_WITH_EXPLORERS)
+def test_every_explorer_has_one_signature_and_one_unknown_knob_error(scenario):
+    import inspect
+    from importlib import import_module
+
+    figures = import_module(f"helpers.scenarios.{scenario}.figures")
+    parameters = inspect.signature(figures.explorer).parameters
+    assert parameters["run_now"].kind is inspect.Parameter.KEYWORD_ONLY and parameters["run_now"].default is False
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    assert "progress" in inspect.signature(figures.explore).parameters
+    with pytest.raises(ValueError, match=r"invalid setting 'not_a_knob'; expected some of \["):
+        figures.explorer(not_a_knob=1)

@@ -256,7 +256,7 @@ def test_exercises_accept_the_reference_answers_and_reject_the_stub(short_run):
 # -- explorer ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(dropout1=0.3), "invalid explorer setting 'dropout1'; expected some of"),
+    (dict(dropout1=0.3), "invalid setting 'dropout1'; expected some of"),
     (dict(epochs=0), "invalid `epochs`: 0; expected an int from 1 to 50"),
     (dict(dropout_2=1.0), "invalid `dropout_2`: 1.0"),
     (dict(dropout_1="0.2"), "invalid `dropout_1`: '0.2'"),

@@ -110,7 +110,7 @@ def test_explorer_defaults_and_bad_input():
     assert widget.values() == {"momentum": 0.5, "epochs": 3, "recalibrate": True}
     assert widget.function.keywords == {"seed": 2, "input_size": 64}
     assert explorer(momentum=0.25).values()["momentum"] == 0.25  # a value between the slider's stops
-    with pytest.raises(ValueError, match="unknown explorer setting 'dropout_1'"):
+    with pytest.raises(ValueError, match="invalid setting 'dropout_1'"):
         explorer(dropout_1=0.2)
     with pytest.raises(ValueError, match="invalid `momentum`"):
         explorer(momentum=2)

@@ -384,5 +384,5 @@ def test_explorer_starts_at_the_given_defaults_and_refuses_unknown_knobs():
     assert ex.controls["epochs"].value == 30 and ex.controls["batch_size"].value == 64
     assert ex.controls["learning_rate"].value == pytest.approx(0.1)
     assert set(ex.controls) == {"learning_rate", "epochs", "batch_size", "monitor", "seed", "reshuffle"}
-    with pytest.raises(ValueError, match="invalid defaults.*'dropout'"):
+    with pytest.raises(ValueError, match="invalid setting 'dropout'"):
         th.explorer(dropout=0.5)

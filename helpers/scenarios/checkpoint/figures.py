@@ -20,10 +20,8 @@ from helpers import checks
 from helpers.gap import HEADER, gap
 from helpers.scenarios.checkpoint.run import (CHECKPOINT_MONITORS, LN2, CheckpointRun, post_data,
                                               train_checkpointed)
-from helpers.widgets import Explorer, ExploreResult
+from helpers.widgets import Explorer, ExploreResult, explorer_start
 
-# explore()'s knobs and their defaults (the post's settings); explorer() starts from these.
-DEFAULTS = dict(dropout_1=0.2, dropout_2=0.15, epochs=50, shuffle=True, monitor="loss", seed=0)
 RULES = {  # each knob's check from helpers.checks, called as rule(name, value)
     "dropout_1": checks.rate, "dropout_2": checks.rate, "shuffle": checks.flag, "seed": checks.seed,
     "epochs": lambda name, value: checks.positive_int(name, value, example=50),
@@ -75,13 +73,11 @@ def plot_checkpoint_run(run: CheckpointRun, *, evaluated=None, inference=None, m
 def checked_settings(**settings) -> dict:
     """``settings`` with each value passed through its knob's rule in :data:`RULES`.
 
-    A name that is not a knob raises TypeError, as Python does for an
-    unexpected keyword; a bad value raises :mod:`helpers.checks`' ValueError.
+    Raises:
+        ValueError: for a name that is not a knob, or a bad value
+            (:func:`helpers.checks.each`).
     """
-    unknown = sorted(set(settings) - set(RULES))
-    if unknown:
-        raise TypeError(f"unknown setting(s) {unknown}; expected some of {sorted(RULES)}")
-    return {name: RULES[name](name, value) for name, value in settings.items()}
+    return checks.each(settings, RULES)
 
 
 def explore(dropout_1: float = 0.2, dropout_2: float = 0.15, epochs: int = 50, shuffle: bool = True,
@@ -146,11 +142,11 @@ def controls(values: dict) -> dict:
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     """An :class:`~helpers.widgets.Explorer` over :func:`explore`.
 
-    The controls start at :data:`DEFAULTS` (:func:`explore`'s defaults)
-    updated by ``defaults``, checked by :func:`checked_settings`: an unknown
-    knob raises TypeError, a bad value ValueError. ``run_now=True`` runs once
+    The controls start at :func:`explore`'s defaults (the post's settings)
+    updated by ``defaults`` (:func:`~helpers.widgets.explorer_start`): an
+    unknown knob or a bad value raises ValueError. ``run_now=True`` runs once
     as soon as the widget is built.
     """
-    start = {**DEFAULTS, **checked_settings(**defaults)}
+    start = explorer_start(explore, defaults, RULES)
     return Explorer(explore, controls(start), run_now=run_now,
                     title="Which epoch does the best checkpoint hold, and what does evaluate() say?")

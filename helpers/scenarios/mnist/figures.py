@@ -8,7 +8,6 @@ controls.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
@@ -18,7 +17,7 @@ from helpers import checks
 from helpers.plots import STYLE, plot_probe
 from helpers.scenarios.mnist.run import POST_DROPOUT, POST_EPOCHS, MnistRun, train_post
 from helpers.scenarios.mnist.split import GAP_HEADER, GapSplit
-from helpers.widgets import Explorer, ExploreResult
+from helpers.widgets import Explorer, ExploreResult, explorer_start
 
 EXPLORER_EPOCHS = 2  # the explorer's default: a re-run within 10 s on a quiet 2-core CPU
 
@@ -134,11 +133,7 @@ def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     """
     import ipywidgets as widgets
 
-    knobs = {k: p.default for k, p in inspect.signature(explore).parameters.items() if k != "progress"}
-    unknown = sorted(set(defaults) - set(knobs))
-    if unknown:
-        raise ValueError(f"invalid explorer setting {unknown[0]!r}; expected some of {sorted(knobs)}, e.g. epochs=5")
-    start = _checked(**{**knobs, **defaults})
+    start = _checked(**explorer_start(explore, defaults))
     rate = dict(min=0.0, max=0.9, step=0.05, continuous_update=False, readout_format=".2f")
     controls = {
         "dropout_1": widgets.FloatSlider(value=start["dropout_1"], description="dropout 1", **rate),

@@ -21,12 +21,10 @@ from helpers.gap import HEADER, gap
 from helpers.modes import evaluate_in_mode
 from helpers.scenarios.more_gaps import finetune as ft
 from helpers.scenarios.more_gaps import run
-from helpers.widgets import Explorer, ExploreResult, progress_callback
+from helpers.widgets import Explorer, ExploreResult, explorer_start, progress_callback
 
 SECTIONS = ("penalty", "class_weight", "shuffle", "fine_tune", "batch_size")
 # explore()'s knobs and their defaults (the notebook's settings); explorer() starts from these.
-DEFAULTS = dict(section="penalty", l2=0.05, class_weight=10.0, shuffle=True, unfrozen=1, batch_size=8,
-                seed=0)
 COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange")
 
 
@@ -86,18 +84,13 @@ RULES = dict(section=lambda n, v: checks.choice(n, v, SECTIONS),
 
 
 def checked_settings(**settings) -> dict:
-    """Validate explorer settings (any of :data:`DEFAULTS`' keys) with :data:`RULES`.
+    """Validate explorer settings with :data:`RULES`.
 
     Raises:
-        TypeError: for a key that is not one of the knobs.
-        ValueError: for a bad value, naming the knob.
+        ValueError: for a name that is not a knob, or a bad value, naming it
+            (:func:`helpers.checks.each`).
     """
-    checked = {}
-    for key, value in settings.items():
-        if key not in RULES:
-            raise TypeError(f"unknown setting {key!r}; expected some of {sorted(DEFAULTS)}")
-        checked[key] = RULES[key](key, value)
-    return checked
+    return checks.each(settings, RULES)
 
 
 @functools.lru_cache(maxsize=1)
@@ -218,14 +211,14 @@ def explore(section: str = "penalty", l2: float = 0.05, class_weight: float = 10
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     """The widget over :func:`explore`: a section menu, one control per knob, and a Run button.
 
-    The controls start at :data:`DEFAULTS`, updated by ``defaults`` (checked
-    like :func:`explore`'s arguments: a knob that does not exist raises
-    TypeError, a bad value ValueError). With ``run_now=True`` the first run
+    The controls start at :func:`explore`'s defaults, updated by ``defaults``
+    (:func:`~helpers.widgets.explorer_start`: a knob that does not exist or a
+    bad value raises ValueError). With ``run_now=True`` the first run
     starts as soon as the widget is built.
     """
     import ipywidgets as w
 
-    v = {**DEFAULTS, **checked_settings(**defaults)}
+    v = explorer_start(explore, defaults, RULES)
     slider = dict(continuous_update=False)
     controls = {
         "section": w.Dropdown(options=list(SECTIONS), value=v["section"], description="section"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,7 +20,7 @@ from helpers.memory import release_memory
 from helpers.scenarios.resnet.run import POST_SIZE, SMALL_SIZE, train_resnet
 from helpers.scenarios.resnet.sweep import sweep_grid
 from helpers.table import Table
-from helpers.widgets import ExploreResult, Explorer, progress_callback
+from helpers.widgets import ExploreResult, Explorer, explorer_start, progress_callback
 
 MOMENTUM_OPTIONS = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
 
@@ -191,11 +190,7 @@ def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     """
     import ipywidgets as widgets
 
-    settings = {name: p.default for name, p in inspect.signature(explore).parameters.items() if name != "progress"}
-    unknown = sorted(set(defaults) - set(settings))
-    if unknown:
-        raise ValueError(f"unknown explorer setting {unknown[0]!r}; expected some of {sorted(settings)}")
-    settings.update(defaults)
+    settings = explorer_start(explore, defaults)
     momentum = checks.momentum("momentum", settings["momentum"])
     controls = {
         "momentum": widgets.SelectionSlider(options=sorted({*MOMENTUM_OPTIONS, momentum}), value=momentum,

@@ -6,7 +6,6 @@ explorer's plain function (tests call it); :func:`explorer` is the widget.
 
 from __future__ import annotations
 
-import inspect
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -159,13 +158,9 @@ def explorer(*, run_now: bool = False, **defaults):
     """
     import ipywidgets as widgets
 
-    from helpers.widgets import Explorer
+    from helpers.widgets import Explorer, explorer_start
 
-    start = {name: p.default for name, p in inspect.signature(explore).parameters.items() if name != "progress"}
-    unknown = sorted(set(defaults) - set(start))
-    if unknown:
-        raise ValueError(f"invalid defaults {unknown}; expected knobs among {sorted(start)}")
-    start.update(defaults)
+    start = explorer_start(explore, defaults)
     style = {"description_width": "initial"}
     controls = {
         "learning_rate": widgets.FloatLogSlider(value=start["learning_rate"], base=10, min=-3, max=0, step=0.25,
