@@ -12,15 +12,20 @@ Keras and ``helpers`` from the kit's: the same versions the notebooks are
 tested with, and no second TensorFlow install. (Any clone of the kit can share
 the cached environment.)
 
-Then ``otter assign`` builds every scenario's assignment, and ``otter run``
-(no Docker) grades the cheapest scenario notebook three times: the reference
-scores full marks, the untouched student notebook scores zero and still runs
-to the end (every self-check says "not yet"), and a notebook with exactly one
-exercise solved scores exactly that question's points. Grading executes the
-whole notebook, so the other notebooks are not graded again: their hidden
-tests are the very calls of their check cells with ``show=False`` (checked
-here), and nbval re-executes every committed notebook and compares each check
-cell's verdict, which must read "correct" (checked here too).
+Then ``otter assign`` builds every scenario's assignment (all in one process:
+importing otter-grader costs more than one build), and ``otter run`` (no
+Docker) grades the cheapest scenario notebook twice: once with the odd-numbered
+exercises solved with the reference solutions and the others left as the
+student version has them, once the other way round. Each exercise is thus
+graded solved (its points, "correct") and untouched (zero, "not yet"), each
+submission runs to the end, and the two totals add up to full marks -- what
+separate runs of the reference, the untouched notebook and a one-solved
+notebook would show, for two executions of the notebook instead of three.
+Grading executes the whole notebook, so the other notebooks are not graded
+again: their hidden tests are the very calls of their check cells with
+``show=False`` (checked here), and nbval re-executes every committed notebook
+and compares each check cell's
+verdict, which must read "correct" (checked here too).
 """
 
 from __future__ import annotations
@@ -259,19 +264,43 @@ _RESULTS = textwrap.dedent("""
 """)
 
 
-def otter_assign(otter, nb, name: str, root: Path) -> SimpleNamespace:
-    """``make assignments`` then ``otter assign`` for one notebook; the built assignment's paths."""
-    master = root / name / f"{name}.ipynb"
-    master.parent.mkdir(parents=True)
-    nbformat.write(make_assignment(nb, name), master)
-    start = time.perf_counter()
-    run_checked([str(otter.venv / "bin" / "otter"), "assign", "--no-run-tests", str(master), str(master.parent / "dist")],
-         env=otter.env, cwd=master.parent, timeout=300, what=f"otter assign {name}")
-    otter.seconds[f"otter assign {name}"] = time.perf_counter() - start
-    dist = master.parent / "dist"
-    return SimpleNamespace(master=master, autograder=next((dist / "autograder").glob("*.zip")),
-                           reference=dist / "autograder" / f"{name}.ipynb",
-                           student=dist / "student" / f"{name}.ipynb")
+_ASSIGN = textwrap.dedent("""
+    import json, os, sys, time
+    from otter.cli import cli  # the `otter` command itself, called once per master notebook
+    seconds = {}
+    for master in sys.argv[1:]:
+        os.chdir(os.path.dirname(master))
+        start = time.perf_counter()
+        cli.main(["assign", "--no-run-tests", master, os.path.join(os.path.dirname(master), "dist")],
+                 standalone_mode=False)
+        seconds[master] = time.perf_counter() - start
+    print(json.dumps(seconds))
+""")
+
+
+def otter_assign(otter, notebooks: dict, root: Path) -> dict[str, SimpleNamespace]:
+    """``make assignments`` then ``otter assign`` for each ``{name: notebook}``; each built assignment's paths.
+
+    All of them in one Python process, as ``otter assign`` would run them one by one: importing
+    otter-grader costs more than building one assignment.
+    """
+    masters = {}
+    for name, nb in notebooks.items():
+        masters[name] = root / name / f"{name}.ipynb"
+        masters[name].parent.mkdir(parents=True)
+        nbformat.write(make_assignment(nb, name), masters[name])
+    (root / "assign.py").write_text(_ASSIGN)
+    out = run_checked([str(otter.python), str(root / "assign.py"), *map(str, masters.values())],
+                      env=otter.env, cwd=root, timeout=600, what="otter assign")
+    seconds = json.loads(out.stdout.strip().splitlines()[-1])
+    built = {}
+    for name, master in masters.items():
+        otter.seconds[f"otter assign {name}"] = seconds[str(master)]
+        dist = master.parent / "dist"
+        built[name] = SimpleNamespace(master=master, autograder=next((dist / "autograder").glob("*.zip")),
+                                      reference=dist / "autograder" / f"{name}.ipynb",
+                                      student=dist / "student" / f"{name}.ipynb")
+    return built
 
 
 def otterrun_checked(otter, assignment, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
@@ -306,9 +335,8 @@ def _verdicts(nb):
 @pytest.fixture(scope="module")
 def built(otter, tmp_path_factory):
     """Every scenario's assignment, built once by ``otter assign``: ``{notebook stem: paths}``."""
-    root = tmp_path_factory.mktemp("assignments")
-    return {path.stem: otter_assign(otter, nbformat.read(path, as_version=4), path.stem, root)
-            for path in SCENARIOS}
+    return otter_assign(otter, {path.stem: nbformat.read(path, as_version=4) for path in SCENARIOS},
+                        tmp_path_factory.mktemp("assignments"))
 
 
 @pytest.mark.slow
@@ -325,41 +353,61 @@ def test_otter_builds_every_assignment(built):
             assert exercise.call in tests[f"exercise_{exercise.number}"]
 
 
+def _with_solved(assignment, nb, found, solved: set[int], label: str) -> Path:
+    """otter's student notebook with the reference solutions of the exercises numbered ``solved``."""
+    student = nbformat.read(assignment.student, as_version=4)
+    answers = [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(answers) == len(found), "one answer cell per exercise in otter's student notebook"
+    for cell, exercise in zip(answers, found):
+        if exercise.number in solved:
+            cell.source = nb.cells[exercise.solution].source
+    path = assignment.student.parent / label / assignment.student.name
+    path.parent.mkdir()
+    nbformat.write(student, path)
+    return path
+
+
 @pytest.mark.slow
 def test_otter_grades_the_cheapest_notebook(otter, built):
-    """Reference: full marks. Untouched: zero, runs to the end. One solved: that question's points."""
+    """Two submissions: odd exercises solved, then even ones; the rest untouched, as a student got them.
+
+    Between them every exercise is graded both solved (its full points, verdict "correct") and
+    untouched (zero, "not yet"), and both run to the end. So the reference solutions earn full marks
+    (the two totals add up to the maximum) and an untouched notebook earns zero, without a third
+    run of the whole notebook.
+    """
     path = next(p for name in CHEAPEST_FIRST for p in SCENARIOS if p.stem == name)
     nb = nbformat.read(path, as_version=4)
     assignment = built[path.stem]
     from helpers.selfcheck import exercises
 
     found = find_exercises(nb)
+    assert len(found) >= 2, "the odd/even split needs two exercises"
     points = {f"exercise_{e.number}": exercises(e.scenario)[e.number].points for e in found}
-
-    scores, executed = otterrun_checked(otter, assignment, assignment.reference, "reference")
-    assert scores["scores"] == points and scores["total"] == scores["possible"] == sum(points.values())
-    assert _errors(executed) == []
-
     # The untouched student notebook is `make student`'s version, code cell for code cell.
     student = nbformat.read(assignment.student, as_version=4)
     assert ([c.source for c in student.cells if c.cell_type == "code"]
             == [c.source for c in make_student(nb).cells if c.cell_type == "code"])
-    scores, executed = otterrun_checked(otter, assignment, assignment.student, "untouched")
-    assert scores["total"] == 0 and set(scores["scores"].values()) == {0}
-    assert _errors(executed) == [], "the student version must run to the end"
-    verdicts = _verdicts(executed)
-    assert len(verdicts) == len(found) and all("not yet" in v for v in verdicts), verdicts
 
-    # Exactly one exercise solved: the last one's reference solution in its answer cell.
-    solved = found[-1]
-    answers = [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
-    answers[-1].source = nb.cells[solved.solution].source
-    one = assignment.student.parent / "one_solved" / assignment.student.name
-    one.parent.mkdir()
-    nbformat.write(student, one)
-    scores, executed = otterrun_checked(otter, assignment, one, "one solved")
-    expected = {name: (p if name == f"exercise_{solved.number}" else 0) for name, p in points.items()}
-    assert scores["scores"] == expected and scores["total"] == points[f"exercise_{solved.number}"]
-    assert _errors(executed) == []
-    assert ["correct" in v and "not yet" not in v for v in _verdicts(executed)] == [
-        e is solved for e in found]
+    totals, graded_solved, graded_untouched = 0, set(), set()
+    for parity, label in ((1, "odd solved"), (0, "even solved")):
+        solved = {e.number for e in found if e.number % 2 == parity}
+        submission = _with_solved(assignment, nb, found, solved, label.replace(" ", "_"))
+        scores, executed = otterrun_checked(otter, assignment, submission, label)
+        expected = {f"exercise_{k}": (points[f"exercise_{k}"] if k in solved else 0) for k in
+                    (e.number for e in found)}
+        assert scores["scores"] == expected, (label, scores)
+        assert scores["possible"] == sum(points.values())
+        assert _errors(executed) == [], f"{label}: the notebook must run to the end"
+        verdicts = _verdicts(executed)
+        assert len(verdicts) == len(found), verdicts
+        for exercise, verdict in zip(found, verdicts):
+            right = exercise.number in solved
+            assert ("correct" in verdict and "not yet" not in verdict) == right, (label, exercise.number, verdict)
+            assert ("not yet" in verdict) == (not right), (label, exercise.number, verdict)
+        totals += scores["total"]
+        graded_solved |= solved
+        graded_untouched |= {e.number for e in found} - solved
+    everything = {e.number for e in found}
+    assert graded_solved == graded_untouched == everything
+    assert totals == sum(points.values()), "the reference solutions together earn full marks"
