@@ -10,6 +10,36 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as helpers.reproducibilit
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
+# --------------------------------------------------------------------------- longest files first
+# `make test` hands whole files to its workers (--dist loadfile) in collection order
+# (--no-loadscope-reorder; xdist would otherwise put the files with the most tests first,
+# and the Binder proof, four tests and over a minute, would start last and end the run
+# alone). So the files that take longest run first and the short ones fill in at the end.
+# Order measured with `make bench` (its slowest-tests table, docs/benchmarks.md); a file
+# not listed keeps its place after these.
+LONGEST_FIRST = [
+    "tests/test_binder.py",  # pip unpacking wheels: overlaps best with work that computes
+    "notebooks/04_resnet_batchnorm.ipynb",
+    "tests/test_mnist.py",
+    "notebooks/02_validation_above_training.ipynb",
+    "tests/test_checkpoint.py",
+    "tests/test_resnet.py",
+    "tests/test_more_gaps.py",
+    "tests/test_assignments.py",
+    "notebooks/03_fit_says_one.ipynb",
+    "tests/test_threshold.py",
+    "notebooks/01_checkpoint_mismatch.ipynb",
+    "notebooks/05_more_gaps.ipynb",
+    "tests/test_browser.py",
+]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    # A stable sort on the file alone: the order inside a file (a notebook's cells) is kept.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 # --------------------------------------------------------------------------- a clean work tree
 # The kit promises that running it leaves `git status` as it was: checkpoints and
 # scratch files go to a temporary folder. Every test session checks that promise.
