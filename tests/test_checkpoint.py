@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from helpers import build_checkpoint_mlp, scratch_dir
+from helpers import Table, build_checkpoint_mlp, scratch_dir
 from helpers.gap import HEADER
 from helpers.scenarios import checkpoint as ck
 from helpers.scenarios.checkpoint import answers
@@ -175,10 +175,16 @@ def test_explorer_runs_and_reports_errors():
 
 @pytest.mark.slow
 def test_mismatch_for_most_seeds_and_fix_exact_for_all():
-    table = ck.seed_sweep(range(10))
+    # The mismatch over ten seeds; the fix on the first three of them. Its exactness is Keras's
+    # bookkeeping, not chance (val_loss and the file come from the same end-of-epoch weights),
+    # and its validation pass would double the cost of every seed.
+    fixed = ck.seed_sweep(range(3))
+    table = Table(fixed.rows + ck.seed_sweep(range(3, 10), fix=False).rows)
+    assert table.column("seed") == list(range(10))
     mismatched = [gap < -0.05 for gap in table.column(HEADER)]  # fit() logged − evaluate()
     assert sum(mismatched) >= 9, str(table)
-    assert max(table.column("fix error")) < 1e-6, str(table)
+    assert max(fixed.column("fix error")) < 1e-6, str(fixed)
+    assert "fix error" not in ck.seed_sweep(range(1), fix=False, epochs=2).columns
 
 
 # --------------------------------------------------------------------------- new names and checks

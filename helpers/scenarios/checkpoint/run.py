@@ -234,26 +234,32 @@ def best_checkpoint_gap(run: CheckpointRun, x, y, monitor=None) -> float:
     return gap(run.best_logged(monitor), run.evaluate_best(x, y, monitor))
 
 
-def seed_sweep(seeds, x=None, y=None, **kwargs) -> Table:
-    """The mismatch (``monitor="loss"``) and the fix (``"val_loss"`` on ``(x, y)``), per seed.
+def seed_sweep(seeds, x=None, y=None, *, fix: bool = True, **kwargs) -> Table:
+    """The mismatch (``monitor="loss"``) and, with ``fix=True``, the fix, per seed.
 
-    One ``fit()`` per seed carries both checkpoints; validation does not
-    change training. Extra keyword arguments go to :func:`train_checkpointed`.
-    The gap column follows :mod:`helpers.gap`: ``fit()`` logged − ``evaluate()``.
+    The fix is ``monitor="val_loss"`` with ``(x, y)`` as validation data, in
+    the same ``fit()`` (validation does not change training). It costs a
+    validation pass every epoch, as much again as the training itself here,
+    so ``fix=False`` leaves it out for a cheaper sweep of the mismatch alone.
+    Extra keyword arguments go to :func:`train_checkpointed`. The gap column
+    follows :mod:`helpers.gap`: ``fit()`` logged − ``evaluate()``.
     """
     if x is None:
         x, y = post_data()
+    fix = checks.flag("fix", fix)
     rows = []
     for seed in seeds:
-        run = train_checkpointed(x, y, seed=checks.seed("seed", seed), monitor=("loss", "val_loss"),
-                                 validation_data=(x, y), **kwargs)
-        evaluated, fixed = run.evaluate_best(x, y, "loss"), run.evaluate_best(x, y, "val_loss")
-        best_val = float(min(run.history["val_loss"]))
-        rows.append({"seed": int(seed), "best epoch": run.best_epoch("loss"),
-                     "best logged loss": run.best_logged("loss"), "evaluate(best)": evaluated,
-                     HEADER: gap(run.best_logged("loss"), evaluated),
-                     "val best epoch": run.best_epoch("val_loss"), "min val_loss": best_val,
-                     "fix error": abs(fixed - best_val)})
+        run = train_checkpointed(x, y, seed=checks.seed("seed", seed), monitor=("loss", "val_loss") if fix else "loss",
+                                 validation_data=(x, y) if fix else None, **kwargs)
+        evaluated = run.evaluate_best(x, y, "loss")
+        row = {"seed": int(seed), "best epoch": run.best_epoch("loss"),
+               "best logged loss": run.best_logged("loss"), "evaluate(best)": evaluated,
+               HEADER: gap(run.best_logged("loss"), evaluated)}
+        if fix:
+            best_val = float(min(run.history["val_loss"]))
+            row.update({"val best epoch": run.best_epoch("val_loss"), "min val_loss": best_val,
+                        "fix error": abs(run.evaluate_best(x, y, "val_loss") - best_val)})
+        rows.append(row)
     return Table(rows)
 
 
