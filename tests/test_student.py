@@ -4,7 +4,7 @@ The proofs run on a small synthetic notebook written to ``tmp_path`` and on
 every notebook in ``notebooks/``: structurally for every scenario notebook
 here, and by executing the cheapest one whole in ``tests/test_assignments.py``
 (otter-grader's student notebook, the same code as ``make student``, graded
-with every exercise untouched in one of two runs).
+with half of its exercises untouched).
 """
 
 from __future__ import annotations
