@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import textwrap
@@ -164,6 +165,12 @@ class Report:
         return f"{seconds:.1f} | {self.cal(seconds):.1f}{verdict}"
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (and theirs) so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def calibrate(steps: int) -> float:
     return _python(_CALIBRATION.format(steps=steps))["ms"]
 
@@ -186,14 +193,21 @@ def tests(report: Report, durations: int = 15) -> None:
     workers = os.environ.get("TEST_WORKERS", "3")  # as the Makefile
     command = [sys.executable, "-m", "pytest", f"--durations={durations}", "-q"]
     command += [] if workers == "0" else ["-n", workers, "--dist", "loadfile", "--no-loadscope-reorder"]
+    used_before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - used_before
     lines = done.stdout.strip().splitlines()
     verdict = (lines or ["no output"])[-1].strip("= ")
+    cores = os.cpu_count() or 1
     report.add(f"\n## make test ({workers} workers, after install)\n",
                "| measured s | calibrated s | ≤ 360 cal s (6 min) | result |", "|---:|---:|---|---|",
-               lambda rep: f"| {rep.both(seconds, BUDGETS['make test s'])} | {verdict} |")
+               lambda rep: f"| {rep.both(seconds, BUDGETS['make test s'])} | {verdict} |",
+               f"\nCPU time of the run (user + system, pytest and every process it waited for): {cpu:.0f} s, "
+               f"{cpu / (seconds * cores):.0%} of the {seconds * cores:.0f} core-seconds {cores} cores had. "
+               "Near 100 %, the suite is bound by the work it does: more workers cannot make it shorter, "
+               "only less work can.")
     slow = [m.groups() for m in (re.match(r"\s*([\d.]+)s (call|setup|teardown)\s+(\S+)", line)
                                  for line in lines) if m]
     if slow:
