@@ -18,11 +18,11 @@ Docker) grades the cheapest scenario notebook once, with its odd-numbered
 exercises solved by the reference solutions and the even ones left as the
 student version has them: solved earns the question's points ("correct"),
 untouched earns zero ("not yet"), and the notebook runs to the end with stubs
-in it. Grading executes the whole notebook, so the other notebooks are not graded
-again: their hidden tests are the very calls of their check cells with
+in it. Grading executes the whole notebook, so the other notebooks are not
+graded again: their hidden tests are the very calls of their check cells with
 ``show=False`` (checked here), and nbval re-executes every committed notebook
-and compares each check cell's
-verdict, which must read "correct" (checked here too).
+and compares each check cell's verdict, which must read "correct" (checked
+here too).
 """
 
 from __future__ import annotations
@@ -294,8 +294,7 @@ def otter_assign(otter, notebooks: dict, root: Path) -> dict[str, SimpleNamespac
     for name, master in masters.items():
         otter.seconds[f"otter assign {name}"] = seconds[str(master)]
         dist = master.parent / "dist"
-        built[name] = SimpleNamespace(master=master, autograder=next((dist / "autograder").glob("*.zip")),
-                                      reference=dist / "autograder" / f"{name}.ipynb",
+        built[name] = SimpleNamespace(autograder=next((dist / "autograder").glob("*.zip")),
                                       student=dist / "student" / f"{name}.ipynb")
     return built
 

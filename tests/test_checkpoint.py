@@ -174,7 +174,7 @@ def test_explorer_runs_and_reports_errors():
 
 
 @pytest.mark.slow
-def test_mismatch_for_most_seeds_and_fix_exact_for_all():
+def test_mismatch_for_most_seeds_and_the_fix_exact():
     # The mismatch over ten seeds; the fix on the first three of them. Its exactness is Keras's
     # bookkeeping, not chance (val_loss and the file come from the same end-of-epoch weights),
     # and its validation pass would double the cost of every seed.
