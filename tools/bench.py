@@ -165,6 +165,12 @@ class Report:
         return f"{seconds:.1f} | {self.cal(seconds):.1f}{verdict}"
 
 
+def _makefile_default(name: str) -> str:
+    """The value the Makefile gives ``name`` (``NAME ?= value``), for the report's heading."""
+    match = re.search(rf"^{name}\s*\?=\s*(\S+)", (REPO / "Makefile").read_text(), re.MULTILINE)
+    return match.group(1) if match else "?"
+
+
 def _children_cpu() -> float:
     """User + system CPU seconds of this process's finished children (and theirs) so far."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -189,13 +195,12 @@ def notebooks(report: Report) -> None:
 
 
 def tests(report: Report, durations: int = 15) -> None:
-    """The whole suite as `make test` runs it (three workers, longest files first), plus pytest's slowest tests."""
-    workers = os.environ.get("TEST_WORKERS", "3")  # as the Makefile
-    command = [sys.executable, "-m", "pytest", f"--durations={durations}", "-q"]
-    command += [] if workers == "0" else ["-n", workers, "--dist", "loadfile", "--no-loadscope-reorder"]
+    """The whole suite run by `make test` itself (its workers and flags), plus pytest's slowest tests."""
+    workers = os.environ.get("TEST_WORKERS", _makefile_default("TEST_WORKERS"))
+    env = {**os.environ, "PYTEST_ADDOPTS": f"{os.environ.get('PYTEST_ADDOPTS', '')} --durations={durations} -q"}
     used_before = _children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(["make", "--no-print-directory", "test"], cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     cpu = _children_cpu() - used_before
     lines = done.stdout.strip().splitlines()
