@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers import checks
+from helpers.fit_order import fit_orders
 from helpers.gap import HEADER, gap
 from helpers.modes import preserved_state
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.scenarios.checkpoint.run import CHECKPOINT_MONITORS, CheckpointRun
 from helpers.table import Table
 
-tf, keras = import_tensorflow_quietly()
+keras = import_tensorflow_quietly()[1]
 
 
 @dataclass(repr=False)
@@ -117,26 +118,12 @@ def row_orders(n_samples: int = 2, *, epochs: int = 3, batch_size: int = 32, shu
                seed: int = 0) -> list[tuple]:
     """The order in which ``fit()`` feeds ``n_samples`` NumPy rows, epoch by epoch.
 
-    A one-weight model records the row indices it is fed (eagerly), so the
-    orders are ``fit()``'s own after ``keras.utils.set_random_seed(seed)``.
+    :func:`helpers.fit_order.fit_orders` (``fit()``'s own orders after
+    ``keras.utils.set_random_seed(seed)``), as tuples to print.
 
     Returns:
         One tuple of row indices per epoch.
     """
     n_samples = checks.positive_int("n_samples", n_samples, example=2)
-    epochs = checks.positive_int("epochs", epochs, example=3)
-    batch_size = checks.positive_int("batch_size", batch_size, example=32)
-    shuffle = checks.flag("shuffle", shuffle)
-    keras.utils.set_random_seed(checks.seed("seed", seed))
-    seen = []
-
-    def record(batch):
-        if tf.executing_eagerly():  # skip the symbolic build pass
-            seen.extend(int(v) for v in keras.ops.convert_to_numpy(batch).ravel())
-        return batch
-
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Lambda(record), keras.layers.Dense(1)])
-    model.compile(loss="mse", optimizer="sgd", run_eagerly=True)
-    data = np.arange(n_samples, dtype="float32").reshape(-1, 1)
-    model.fit(data, data, batch_size=batch_size, epochs=epochs, shuffle=shuffle, verbose=0)
-    return [tuple(seen[i:i + n_samples]) for i in range(0, len(seen), n_samples)]
+    orders = fit_orders(n_samples, epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    return [tuple(int(i) for i in order) for order in orders]

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from helpers.fit_order import fit_orders
 from helpers.models import build_threshold_model
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.stop_at_threshold import StopAtThreshold
@@ -141,49 +142,23 @@ def epoch_orders(seed: int, epochs: int, n: int) -> np.ndarray:
     return np.stack([rng.permutation(n) for _ in range(epochs)])
 
 
-class _Recorder(keras.layers.Layer):
-    """An identity layer that remembers the samples it sees in training."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.seen: list[np.ndarray] = []
-
-    def call(self, inputs, training=None):
-        if training:
-            self.seen.append(keras.ops.convert_to_numpy(inputs)[:, 0].astype(int))
-        return inputs
-
-
-def spy_model():
-    """A model whose first layer records the sample indices ``fit()`` feeds it (eager)."""
-    spy = keras.Sequential([keras.Input((1,)), _Recorder(), keras.layers.Dense(1)])
-    spy.compile(optimizer="sgd", loss="mse", run_eagerly=True)  # eager: the layer sees values
-    return spy
-
-
 def keras_shuffle_orders(seed: int = 0, *, epochs: int = 3, n: int = 500, batch_size: int = 128,
                          spy=None) -> np.ndarray:
-    """The sample order ``fit(shuffle=True)`` uses in each epoch, read off a spy model.
+    """The sample order ``fit(shuffle=True)`` uses in each epoch, for the post's 500 points.
 
-    After ``keras.utils.set_random_seed(seed)`` (the post's seeding), a model
-    whose first layer records its inputs is fitted on ``arange(n)``.
+    :func:`helpers.fit_order.fit_orders` with this scenario's defaults.
 
     Args:
         seed: The seed set before ``fit()``. Defaults to 0.
         epochs: How many epochs to record. Defaults to 3.
         n: Number of samples. Defaults to 500.
         batch_size: Defaults to 128.
-        spy: A :func:`spy_model` to reuse; a new one if None.
+        spy: A :func:`helpers.fit_order.spy_model` to reuse; a new one if None.
 
     Returns:
         An int array of shape (epochs, n): row e is epoch e+1's order.
     """
-    spy = spy or spy_model()
-    spy.layers[0].seen = []
-    keras.utils.set_random_seed(seed)
-    spy.fit(np.arange(n, dtype="float32")[:, None], np.zeros(n), batch_size=batch_size,
-            epochs=epochs, verbose=0)
-    return np.concatenate(spy.layers[0].seen).reshape(epochs, n)
+    return fit_orders(n, epochs=epochs, batch_size=batch_size, seed=seed, spy=spy)
 
 
 # -- inside an epoch ------------------------------------------------------------

@@ -12,10 +12,11 @@ import math
 import numpy as np
 
 from helpers import checks
+from helpers.fit_order import spy_model
 from helpers.models import build_threshold_model
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.scenarios.threshold.run import (Run, accuracy_by_evaluate, epoch_orders, keras_shuffle_orders,
-                                             spy_model, threshold_data)
+                                             threshold_data)
 from helpers.stop_at_threshold import StopAtThreshold
 
 tf, keras = import_tensorflow_quietly()
