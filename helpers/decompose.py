@@ -27,8 +27,9 @@ moving, plus that epoch's own dropout masks and batches against the ones
 measured now -- and the family parts explain T - I entirely at the final
 weights. The other order (drift in inference mode) would need the epoch's
 intermediate weights run in inference mode, which no longer exist after
-``fit()``. Every measurement goes through :func:`helpers.modes.evaluate_in_mode`,
-which restores the model bit for bit.
+``fit()``. The data is cut into batches once (:func:`helpers.modes.make_batches`)
+and every mode measures those batches (:func:`helpers.modes.evaluate_batches`,
+what ``evaluate_in_mode`` runs), which restores the model bit for bit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 
 from helpers import checks, shapley
 from helpers.gap_decomposition import METHODS, GapDecomposition, subset_name
-from helpers.modes import FAMILIES, evaluate_in_mode, families_present
+from helpers.modes import FAMILIES, evaluate_batches, families_present, make_batches
 
 
 def _logged_values(probe, history) -> tuple[dict[str, float], dict | None]:
@@ -161,8 +162,8 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
                       f"{batch_size} make {math.ceil(n / batch_size)}: pass the training data and "
                       "fit()'s `batch_size=` (the parts assume both)", stacklevel=2)
 
-    kw = dict(sample_weight=sample_weight, batch_size=batch_size)
-    inference = evaluate_in_mode(model, x, y, mode="inference", **kw)
+    batches = make_batches(x, y, sample_weight, batch_size=batch_size)  # cut once, measured in every mode
+    inference = evaluate_batches(model, batches, mode="inference")
     chosen = _choose_metrics(metrics, list(inference), logged, origin)
     same_data = (probe is not None and x is probe.x and y is probe.y and sample_weight is probe.sample_weight
                  and getattr(probe, "subset", None) is None)  # a probe on a subset measured other data
@@ -172,10 +173,10 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
     present = [f for f in FAMILIES if f in families]
     measured_sets = {frozenset(): inference}
     if present:  # without such layers training mode *is* inference mode: no pass needed
-        measured_sets[frozenset(present)] = evaluate_in_mode(model, x, y, mode="training", **kw)
+        measured_sets[frozenset(present)] = evaluate_batches(model, batches, mode="training")
     for s in shapley.coalitions(present):
         if s not in measured_sets and (method == "shapley" or len(s) == 1):
-            measured_sets[s] = evaluate_in_mode(model, x, y, mode=set(s), **kw)
+            measured_sets[s] = evaluate_batches(model, batches, mode=set(s))
     for s, result in measured_sets.items():
         missing = [m for m in chosen if m not in result]
         if missing:  # Keras names metrics differently in its own evaluate() loop
