@@ -160,9 +160,12 @@ class Report:
         self.readings.append(ms)
         print(f"calibration: {ms:.1f} ms per step; readings so far {self.spread()}", flush=True)
 
+    def listed(self) -> str:
+        """The readings so far, in the order taken."""
+        return ", ".join(f"{ms:.1f}" for ms in self.readings)
+
     def spread(self) -> str:
-        readings = ", ".join(f"{ms:.1f}" for ms in self.readings)
-        return f"{readings} (median {self.ms:.1f})"
+        return f"{self.listed()} (median {self.ms:.1f})"
 
     def add(self, *lines) -> None:
         for line in lines:
@@ -172,8 +175,9 @@ class Report:
     def text(self) -> str:
         return "\n".join(line(self) if callable(line) else line for line in self.lines) + "\n"
 
-    def cal(self, seconds: float) -> float:
-        return seconds * REFERENCE_MS / self.ms
+    def cal(self, seconds: float, ms: float | None = None) -> float:
+        """``seconds`` at the reference speed, scaled by the median reading or by ``ms``."""
+        return seconds * REFERENCE_MS / (ms or self.ms)
 
     def both(self, seconds: float, budget: float | None = None) -> str:
         """``measured | calibrated | within budget`` table cells."""
@@ -226,8 +230,8 @@ def tests(report: Report, durations: int = 15) -> None:
                "| measured s | calibrated s | ≤ 360 cal s (6 min) | result |", "|---:|---:|---|---|",
                lambda rep: f"| {rep.both(seconds, BUDGETS['make test s'])} | {verdict} |",
                lambda rep: f"\nScaled by single calibration readings instead of their median: "
-               f"{seconds * REFERENCE_MS / max(rep.readings):.0f} calibrated s by the slowest "
-               f"({max(rep.readings):.1f} ms), {seconds * REFERENCE_MS / min(rep.readings):.0f} by the fastest "
+               f"{rep.cal(seconds, max(rep.readings)):.0f} calibrated s by the slowest "
+               f"({max(rep.readings):.1f} ms), {rep.cal(seconds, min(rep.readings)):.0f} by the fastest "
                f"({min(rep.readings):.1f} ms).",
                f"\nCPU time of the run (user + system, pytest and every process it waited for): {cpu:.0f} s, "
                f"{cpu / (seconds * cores):.0%} of the {seconds * cores:.0f} core-seconds {cores} cores had. "
@@ -312,7 +316,7 @@ def main(argv=None) -> int:
     report.add(f"# Benchmarks\n\nWritten by `make bench` on {dt.date.today()}. Machine: {machine()}.\n",
                lambda rep: f"**Calibration: {rep.ms:.1f} ms per MNIST CNN training step** (batch 64, "
                f"median of {steps} steps), the median of {len(rep.readings)} readings taken at the start, "
-               f"after each part and at the end: {', '.join(f'{ms:.1f}' for ms in rep.readings)} ms. "
+               f"after each part and at the end: {rep.listed()} ms. "
                f"Every time is shown twice: as measured, and *calibrated* to the reference speed of "
                f"{REFERENCE_MS:.0f} ms per step (calibrated = measured × {REFERENCE_MS:.0f} / "
                f"{rep.ms:.1f}, i.e. × {REFERENCE_MS / rep.ms:.2f} on this machine).\n",
