@@ -6,7 +6,9 @@ import os
 # MPLBACKEND is deliberately left alone: notebook kernels must use matplotlib-inline
 # (as when the committed outputs were made); headless tests fall back to Agg anyway.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as helpers.reproducibility: the same kernels on every CPU
+os.environ.setdefault(
+    "TF_ENABLE_ONEDNN_OPTS", "0"
+)  # as helpers.reproducibility: the same kernels on every CPU
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs three workers, each with notebook kernels, on as few as two cores: one
@@ -60,8 +62,13 @@ _REPO = Path(__file__).resolve().parent
 
 def _git_status() -> str | None:
     try:
-        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=_REPO,
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout if out.returncode == 0 else None  # not a git checkout: nothing to compare
@@ -79,6 +86,8 @@ def pytest_sessionfinish(session, exitstatus):
     changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
     session.config.get_terminal_writer().line(
         "\nThe test run changed `git status` (scratch files belong in helpers.scratch_dir(), "
-        "artefacts in a git-ignored folder); entries that appeared or went:\n  " + "\n  ".join(changed),
-        red=True)
+        "artefacts in a git-ignored folder); entries that appeared or went:\n  "
+        + "\n  ".join(changed),
+        red=True,
+    )
     session.exitstatus = 1

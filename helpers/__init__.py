@@ -10,6 +10,7 @@ lazily, the first time a name that needs it is used, so that
 seeds *before* TensorFlow starts. Call it in a notebook's first cell::
 
     from helpers import setup_notebook
+
     setup_notebook(seed=0)
 """
 

@@ -26,7 +26,10 @@ import numpy as np
 from helpers import checks
 from helpers.fingerprint import fingerprint  # noqa: F401 (re-exported, as notebook 04 uses it)
 from helpers.modes import forced_mode
-from helpers.moving_average import travelled, updates_needed  # noqa: F401 (re-exported, as notebooks 04-05 use them)
+from helpers.moving_average import (  # noqa: F401 (re-exported, as notebooks 04-05 use them)
+    travelled,
+    updates_needed,
+)
 from helpers.reproducibility import import_tensorflow_quietly
 from helpers.table import Table
 
@@ -46,8 +49,11 @@ def batchnorm_layers(model) -> list:
     keras = _keras()
     if not isinstance(model, keras.layers.Layer):
         raise TypeError(f"expected a Keras model, got {type(model).__name__}")
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(layer, keras.layers.BatchNormalization)]
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
 
 
 def _updating_layers(model) -> list:
@@ -60,8 +66,10 @@ def _updating_layers(model) -> list:
         )
     for layer in found:
         if getattr(layer, "renorm", False):
-            raise ValueError(f"layer {layer.name!r} uses batch renormalization (renorm=True), "
-                             "whose statistics follow other rules; recalibration does not support it")
+            raise ValueError(
+                f"layer {layer.name!r} uses batch renormalization (renorm=True), "
+                "whose statistics follow other rules; recalibration does not support it"
+            )
     active = [layer for layer in found if layer.trainable]
     if not active:
         raise ValueError(
@@ -78,8 +86,9 @@ def _check_x(x, batch_size) -> int:
         checks.positive_int("batch_size", batch_size, example="32 (the batch size used in fit())")
     arrays = keras.tree.flatten(x)
     if not arrays or not all(hasattr(a, "shape") for a in arrays):
-        raise TypeError(f"`x` must be an array or a structure of arrays (as in fit()), got "
-                        f"{type(x).__name__}")
+        raise TypeError(
+            f"`x` must be an array or a structure of arrays (as in fit()), got {type(x).__name__}"
+        )
     n = len(arrays[0]) if np.ndim(arrays[0]) else 0
     if n == 0:
         raise ValueError("`x` holds no samples; pass the training inputs, e.g. x_train")
@@ -97,8 +106,10 @@ def _batch_statistics_mode(layers: list) -> Iterator[None]:
     computed by Keras's own code exactly as ``fit()`` computes them. Momentum,
     ``call`` and the moving statistics are restored on exit.
     """
-    saved = [(layer, layer.momentum, layer.moving_mean.numpy(), layer.moving_variance.numpy())
-             for layer in layers]
+    saved = [
+        (layer, layer.momentum, layer.moving_mean.numpy(), layer.moving_variance.numpy())
+        for layer in layers
+    ]
     try:
         with forced_mode(layers, training=True):
             for layer in layers:
@@ -127,18 +138,18 @@ def _population_statistics(model, x, layers: list, batch_size: int | None) -> li
     sums = [[0.0, 0.0] for _ in layers]
     with _batch_statistics_mode(layers):
         for start in range(0, n, step):
-            xb = keras.tree.map_structure(lambda a: a[start:start + step], x)
+            xb = keras.tree.map_structure(lambda a: a[start : start + step], x)
             size = min(step, n - start)
             model(xb, training=False)
             for acc, layer in zip(sums, layers):
                 mean = layer.moving_mean.numpy().astype("float64")
                 var = layer.moving_variance.numpy().astype("float64")
                 acc[0] = acc[0] + size * mean
-                acc[1] = acc[1] + size * (var + mean ** 2)
+                acc[1] = acc[1] + size * (var + mean**2)
     out = []
     for (s1, s2), layer in zip(sums, layers):
         mean = s1 / n
-        out.append((layer, mean, np.maximum(s2 / n - mean ** 2, 0.0)))
+        out.append((layer, mean, np.maximum(s2 / n - mean**2, 0.0)))
     return out
 
 
@@ -162,7 +173,10 @@ def batch_statistics(model, x, *, batch_size: int | None = None) -> dict[str, tu
         in layer order.
     """
     layers = _updating_layers(model)
-    return {_key(layer): (mean, var) for layer, mean, var in _population_statistics(model, x, layers, batch_size)}
+    return {
+        _key(layer): (mean, var)
+        for layer, mean, var in _population_statistics(model, x, layers, batch_size)
+    }
 
 
 def _key(layer) -> str:
@@ -210,11 +224,16 @@ def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) 
     by_name = {_key(layer): layer for layer in batchnorm_layers(model)}
     names = list(stats)
     if layers is not None:
-        wanted = [names[i] if isinstance(i, (int, np.integer)) and not isinstance(i, bool) else i for i in layers]
+        wanted = [
+            names[i] if isinstance(i, (int, np.integer)) and not isinstance(i, bool) else i
+            for i in layers
+        ]
         unknown = [w for w in wanted if w not in stats]
         if unknown:
-            raise ValueError(f"unknown BatchNormalization layer {unknown[0]!r}; available: {names[:3]} … "
-                             f"({len(names)} layers) or depths 0..{len(names) - 1}")
+            raise ValueError(
+                f"unknown BatchNormalization layer {unknown[0]!r}; available: {names[:3]} … "
+                f"({len(names)} layers) or depths 0..{len(names) - 1}"
+            )
         names = wanted
     rows = []
     for name in names:
@@ -222,15 +241,17 @@ def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) 
         layer = by_name[name]
         moving_mean = layer.moving_mean.numpy().astype("float64")
         moving_var = layer.moving_variance.numpy().astype("float64")
-        rows.append({
-            "layer": name,
-            "depth": list(stats).index(name),
-            "batch var": float(var.mean()),
-            "moving var": float(moving_var.mean()),
-            "var ratio": float(np.median(moving_var / np.maximum(var, 1e-12))),
-            "mean travelled": _slope(moving_mean, mean),
-            "var travelled": _slope(moving_var - 1.0, var - 1.0),
-        })
+        rows.append(
+            {
+                "layer": name,
+                "depth": list(stats).index(name),
+                "batch var": float(var.mean()),
+                "moving var": float(moving_var.mean()),
+                "var ratio": float(np.median(moving_var / np.maximum(var, 1e-12))),
+                "mean travelled": _slope(moving_mean, mean),
+                "var travelled": _slope(moving_var - 1.0, var - 1.0),
+            }
+        )
     return Table(rows)
 
 
@@ -284,8 +305,10 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
         (array([ 2., 20.], dtype=float32), array([ 2.667, 66.667], dtype=float32))
     """
     if batch_size is None:
-        raise ValueError("invalid `batch_size`: None; expected a positive int such as 32 "
-                         "(the batch size used in fit())")
+        raise ValueError(
+            "invalid `batch_size`: None; expected a positive int such as 32 "
+            "(the batch size used in fit())"
+        )
     layers = _updating_layers(model)
     n = _check_x(x, batch_size)
     results = _population_statistics(model, x, layers, int(batch_size))
@@ -294,7 +317,14 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
         before_mean, before_var = layer.moving_mean.numpy(), layer.moving_variance.numpy()
         layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
         layer.moving_variance.assign(var.astype(layer.moving_variance.dtype))
-        rows.append({"layer": _key(layer), "samples": n,
-                     "mean before": float(before_mean.mean()), "mean after": float(mean.mean()),
-                     "variance before": float(before_var.mean()), "variance after": float(var.mean())})
+        rows.append(
+            {
+                "layer": _key(layer),
+                "samples": n,
+                "mean before": float(before_mean.mean()),
+                "mean after": float(mean.mean()),
+                "variance before": float(before_var.mean()),
+                "variance after": float(var.mean()),
+            }
+        )
     return Table(rows)

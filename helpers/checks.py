@@ -32,8 +32,9 @@ def _bound(low, high, low_open: bool, high_open: bool) -> str:
     return ""
 
 
-def integer(name: str, value, *, low: int | None = None, high: int | None = None,
-            example=None) -> int:
+def integer(
+    name: str, value, *, low: int | None = None, high: int | None = None, example=None
+) -> int:
     """An int (NumPy ints too, bools never) within ``[low, high]``.
 
     Example:
@@ -70,8 +71,16 @@ def seed(name: str, value, *, example=0) -> int:
     return integer(name, value, low=0, high=2**31 - 1, example=example)
 
 
-def number(name: str, value, *, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False, example=None) -> float:
+def number(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    example=None,
+) -> float:
     """A finite real number (not a bool) in an interval.
 
     Example:
@@ -92,7 +101,12 @@ def number(name: str, value, *, low: float | None = None, high: float | None = N
         if low is not None and high is not None:
             interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
             raise _fail(name, value, f"a number in {interval}", example)
-        raise _fail(name, value, "a number" + (_bound(low, high, low_open, high_open) or " (finite)"), example)
+        raise _fail(
+            name,
+            value,
+            "a number" + (_bound(low, high, low_open, high_open) or " (finite)"),
+            example,
+        )
     return float(value)
 
 
@@ -169,8 +183,10 @@ def samples(x, y=None, sample_weight=None) -> int:
     n = len(_first_leaf(x))
     for name, value in (("y", y), ("sample_weight", sample_weight)):
         if value is not None and len(_first_leaf(value)) != n:
-            raise ValueError(f"`x` has {n} samples but `{name}` has {len(_first_leaf(value))}; "
-                             "pass the same samples in both")
+            raise ValueError(
+                f"`x` has {n} samples but `{name}` has {len(_first_leaf(value))}; "
+                "pass the same samples in both"
+            )
     return n
 
 

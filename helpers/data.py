@@ -33,7 +33,9 @@ def data_dir() -> Path:
     ``$MIND_THE_GAP_DATA`` overrides the default, the ``data/`` folder next to
     the ``helpers`` package (an editable install keeps them side by side).
     """
-    return Path(os.environ.get("MIND_THE_GAP_DATA", Path(__file__).resolve().parent.parent / "data"))
+    return Path(
+        os.environ.get("MIND_THE_GAP_DATA", Path(__file__).resolve().parent.parent / "data")
+    )
 
 
 def _checked(path: Path) -> Path:
@@ -44,7 +46,9 @@ def _checked(path: Path) -> Path:
     sums_file = root / "SHA256SUMS"
     if not sums_file.is_file():
         raise DataError(f"missing checksum file {str(sums_file)!r}; {REGENERATE}.")
-    sums = dict(reversed(line.split("  ", 1)) for line in sums_file.read_text().splitlines() if line)
+    sums = dict(
+        reversed(line.split("  ", 1)) for line in sums_file.read_text().splitlines() if line
+    )
     key = path.relative_to(root).as_posix()
     if key not in sums:
         raise DataError(f"{key!r} is not listed in {str(sums_file)!r}; {REGENERATE}.")
@@ -58,8 +62,9 @@ def _checked(path: Path) -> Path:
 
 
 def _check_count(name: str, value, limit: int, source: str) -> int:
-    example = f"{limit} for source={source!r}" + (" (pass source='keras' for the full MNIST)"
-                                                     if source == "shipped" else "")
+    example = f"{limit} for source={source!r}" + (
+        " (pass source='keras' for the full MNIST)" if source == "shipped" else ""
+    )
     return checks.integer(name, value, low=1, high=limit, example=example)
 
 
@@ -99,8 +104,10 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
         n_test = _check_count("n_test", n_test, SHIPPED_TEST, source)
         path = _checked(data_dir() / "mnist_subset.npz")
         with np.load(path, allow_pickle=False) as arrays:
-            return ((arrays["x_train"][:n_train], arrays["y_train"][:n_train]),
-                    (arrays["x_test"][:n_test], arrays["y_test"][:n_test]))
+            return (
+                (arrays["x_train"][:n_train], arrays["y_train"][:n_train]),
+                (arrays["x_test"][:n_test], arrays["y_test"][:n_test]),
+            )
     n_train = _check_count("n_train", n_train, 60000, source)
     n_test = _check_count("n_test", n_test, 10000, source)
     from helpers.reproducibility import import_tensorflow_quietly
@@ -143,8 +150,9 @@ def load_bn_images(size: int = 197):
     """
     from PIL import Image
 
-    size = checks.integer("size", size, low=32, high=1024,
-                          example="the post's 197 (32 is ResNet50's minimum input)")
+    size = checks.integer(
+        "size", size, low=32, high=1024, example="the post's 197 (32 is ResNet50's minimum input)"
+    )
     images = []
     for name in BN_IMAGE_NAMES:
         path = _checked(data_dir() / "bn_images" / name)

@@ -49,20 +49,26 @@ from helpers.modes import FAMILIES, evaluate_batches, families_present, make_bat
 def _logged_values(probe, history) -> tuple[dict[str, float], dict | None]:
     """The last epoch's logged values and fit()'s params, from a probe or a history."""
     if (probe is None) == (history is None):
-        raise ValueError("pass exactly one of `probe=` (a GapProbe attached to fit()) or "
-                         "`history=` (what fit() returned, its .history dict, or a logs dict)")
+        raise ValueError(
+            "pass exactly one of `probe=` (a GapProbe attached to fit()) or "
+            "`history=` (what fit() returned, its .history dict, or a logs dict)"
+        )
     if probe is not None:
         rows = [r for r in getattr(probe, "rows", ()) if r["source"] == "fit"]
         if not rows:
-            raise ValueError(f"`probe` {probe!r} has recorded no fit() values; attach it with "
-                             "`model.fit(..., callbacks=[probe])` before decomposing")
+            raise ValueError(
+                f"`probe` {probe!r} has recorded no fit() values; attach it with "
+                "`model.fit(..., callbacks=[probe])` before decomposing"
+            )
         last = max(r["epoch"] for r in rows)
         return {r["metric"]: r["value"] for r in rows if r["epoch"] == last}, probe.params
     params = getattr(history, "params", None)
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping) or not logs:
-        raise ValueError(f"invalid `history`: {history!r}; expected the History returned by "
-                         "fit(), its .history dict, or a logs dict such as {'loss': 0.3}")
+        raise ValueError(
+            f"invalid `history`: {history!r}; expected the History returned by "
+            "fit(), its .history dict, or a logs dict such as {'loss': 0.3}"
+        )
     values = {}
     for key, value in logs.items():
         if np.ndim(value):  # a list per epoch, as in History.history: take the last epoch
@@ -76,23 +82,38 @@ def _choose_metrics(metrics, measured_keys, logged, origin) -> list[str]:
     available = [k for k in measured_keys if k in logged]
     if metrics is None:
         if not available:
-            raise ValueError(f"the {origin} logged none of the model's metrics {sorted(measured_keys)}; "
-                             f"it logged {sorted(logged)}")
+            raise ValueError(
+                f"the {origin} logged none of the model's metrics {sorted(measured_keys)}; "
+                f"it logged {sorted(logged)}"
+            )
         return sorted(available, key=lambda k: (k != "loss", list(measured_keys).index(k)))
     if isinstance(metrics, str):
         raise ValueError(f"invalid `metrics`: {metrics!r}; pass a list such as [{metrics!r}]")
     for m in metrics:
         if m not in measured_keys:
-            raise ValueError(f"metric {m!r} does not exist for this model; available keys: "
-                             f"{sorted(measured_keys)}")
+            raise ValueError(
+                f"metric {m!r} does not exist for this model; available keys: "
+                f"{sorted(measured_keys)}"
+            )
         if m not in logged:
-            raise ValueError(f"the {origin} has no value for metric {m!r}; it logged "
-                             f"{sorted(logged)}")
+            raise ValueError(
+                f"the {origin} has no value for metric {m!r}; it logged {sorted(logged)}"
+            )
     return list(metrics)
 
 
-def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, history=None,
-                  batch_size: int | None = None, metrics=None, method: str = "alone") -> GapDecomposition:
+def decompose_gap(
+    model,
+    x=None,
+    y=None,
+    sample_weight=None,
+    *,
+    probe=None,
+    history=None,
+    batch_size: int | None = None,
+    metrics=None,
+    method: str = "alone",
+) -> GapDecomposition:
     """Split ``fit()``'s last logged values minus ``evaluate()``'s into causes.
 
     Call it right after ``fit()``, on the training data, with either the
@@ -144,29 +165,45 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
     origin = "probe" if probe is not None else "history"
     if probe is not None:
         if probe.model is not model:
-            raise ValueError(f"`probe` was attached to model {getattr(probe.model, 'name', None)!r}, "
-                             f"not to {model.name!r}; pass the model it measured")
+            raise ValueError(
+                f"`probe` was attached to model {getattr(probe.model, 'name', None)!r}, "
+                f"not to {model.name!r}; pass the model it measured"
+            )
         x = probe.x if x is None else x
         y = probe.y if y is None else y
         sample_weight = probe.sample_weight if sample_weight is None else sample_weight
         batch_size = probe.batch_size if batch_size is None else batch_size
     if x is None or y is None:
-        raise ValueError("`x` and `y` are required with `history=`: pass the training data "
-                         "given to fit(), e.g. decompose_gap(model, x_train, y_train, history=h)")
+        raise ValueError(
+            "`x` and `y` are required with `history=`: pass the training data "
+            "given to fit(), e.g. decompose_gap(model, x_train, y_train, history=h)"
+        )
     batch_size = 32 if batch_size is None else batch_size
-    batch_size = checks.positive_int("batch_size", batch_size, example="the batch size passed to fit()")
+    batch_size = checks.positive_int(
+        "batch_size", batch_size, example="the batch size passed to fit()"
+    )
     n = checks.samples(x, y, sample_weight)
     steps = (params or {}).get("steps")
     if steps and steps != math.ceil(n / batch_size):
-        warnings.warn(f"fit() ran {steps} steps per epoch but {n} samples in batches of "
-                      f"{batch_size} make {math.ceil(n / batch_size)}: pass the training data and "
-                      "fit()'s `batch_size=` (the parts assume both)", stacklevel=2)
+        warnings.warn(
+            f"fit() ran {steps} steps per epoch but {n} samples in batches of "
+            f"{batch_size} make {math.ceil(n / batch_size)}: pass the training data and "
+            "fit()'s `batch_size=` (the parts assume both)",
+            stacklevel=2,
+        )
 
-    batches = make_batches(x, y, sample_weight, batch_size=batch_size)  # cut once, measured in every mode
+    batches = make_batches(
+        x, y, sample_weight, batch_size=batch_size
+    )  # cut once, measured in every mode
     inference = evaluate_batches(model, batches, mode="inference")
     chosen = _choose_metrics(metrics, list(inference), logged, origin)
-    same_data = (probe is not None and x is probe.x and y is probe.y and sample_weight is probe.sample_weight
-                 and getattr(probe, "subset", None) is None)  # a probe on a subset measured other data
+    same_data = (
+        probe is not None
+        and x is probe.x
+        and y is probe.y
+        and sample_weight is probe.sample_weight
+        and getattr(probe, "subset", None) is None
+    )  # a probe on a subset measured other data
     if same_data:
         _warn_if_changed(probe, inference, chosen)  # comparable only on the probe's own data
     families = families_present(model)
@@ -180,16 +217,25 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
     for s, result in measured_sets.items():
         missing = [m for m in chosen if m not in result]
         if missing:  # Keras names metrics differently in its own evaluate() loop
-            raise ValueError(f"metric {missing[0]!r} is reported by evaluate() but not by the "
-                             f"training-mode pass ({sorted(result)}); pass `metrics=` without it")
+            raise ValueError(
+                f"metric {missing[0]!r} is reported by evaluate() but not by the "
+                f"training-mode pass ({sorted(result)}); pass `metrics=` without it"
+            )
 
     measured, parts = {}, {}
     for m in chosen:
         values = {s: result[m] for s, result in measured_sets.items()}
         L, T, I = logged[m], values[frozenset(present)], inference[m]
-        measured[m] = {"fit": L, "training": T, "inference": I,
-                       **{subset_name(s): v for s, v in values.items()
-                          if len(s) == 1 or 0 < len(s) < len(present)}}
+        measured[m] = {
+            "fit": L,
+            "training": T,
+            "inference": I,
+            **{
+                subset_name(s): v
+                for s, v in values.items()
+                if len(s) == 1 or 0 < len(s) < len(present)
+            },
+        }
         if method == "shapley":
             split = shapley.shapley_values(values, present)
         else:
@@ -197,8 +243,12 @@ def decompose_gap(model, x=None, y=None, sample_weight=None, *, probe=None, hist
         split = {f: split.get(f, 0.0) for f in FAMILIES if f != "other" or f in present}
         parts[m] = {"drift": L - T, **split}
         if method == "alone":
-            parts[m]["interaction"] = (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
-    return GapDecomposition(measured, parts, families, len(measured_sets), batch_size, method=method)
+            parts[m]["interaction"] = (
+                (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
+            )
+    return GapDecomposition(
+        measured, parts, families, len(measured_sets), batch_size, method=method
+    )
 
 
 def _warn_if_changed(probe, inference, metrics) -> None:
@@ -213,7 +263,9 @@ def _warn_if_changed(probe, inference, metrics) -> None:
             warnings.warn(
                 f"the model has changed since the probe's last epoch ({r['metric']} in inference "
                 f"mode was {r['value']:.6f}, now {now:.6f}), e.g. by restore_best_weights or "
-                "load_weights; the drift part includes that change", stacklevel=3)
+                "load_weights; the drift part includes that change",
+                stacklevel=3,
+            )
             return
 
 
@@ -251,6 +303,13 @@ def measure_cost(n_train: int = 3000, *, batch_size: int = 64, repeats: int = 2)
         result = decompose_gap(model, x, y, history=history, batch_size=batch_size)
         decompose_s.append(time.perf_counter() - start)
         first = decompose_s[0] if first is None else first
-    return {"model": model.name, "n_train": n_train, "batch_size": batch_size,
-            "passes": result.passes, "epoch_s": min(epoch_s), "decompose_s": min(decompose_s),
-            "first_decompose_s": first, "ratio": min(decompose_s) / min(epoch_s)}
+    return {
+        "model": model.name,
+        "n_train": n_train,
+        "batch_size": batch_size,
+        "passes": result.passes,
+        "epoch_s": min(epoch_s),
+        "decompose_s": min(decompose_s),
+        "first_decompose_s": first,
+        "ratio": min(decompose_s) / min(epoch_s),
+    }

@@ -20,5 +20,9 @@ def fingerprint(model) -> dict[str, str]:
     variables = list(model.variables)
     if getattr(model, "optimizer", None) is not None:
         variables += list(model.optimizer.variables)
-    return {v.path: hashlib.blake2b(np.ascontiguousarray(v.numpy()).tobytes(), digest_size=16).hexdigest()
-            for v in variables}
+    return {
+        v.path: hashlib.blake2b(
+            np.ascontiguousarray(v.numpy()).tobytes(), digest_size=16
+        ).hexdigest()
+        for v in variables
+    }

@@ -42,8 +42,9 @@ def spy_model():
     return spy
 
 
-def fit_orders(n: int, *, epochs: int = 3, batch_size: int = 32, shuffle: bool = True, seed: int = 0,
-               spy=None) -> np.ndarray:
+def fit_orders(
+    n: int, *, epochs: int = 3, batch_size: int = 32, shuffle: bool = True, seed: int = 0, spy=None
+) -> np.ndarray:
     """The rows, in the order ``fit()`` feeds them, epoch by epoch.
 
     After ``keras.utils.set_random_seed(seed)`` (how the posts seed), a
@@ -75,5 +76,12 @@ def fit_orders(n: int, *, epochs: int = 3, batch_size: int = 32, shuffle: bool =
     spy = spy or spy_model()
     spy.layers[0].seen = []
     rows = np.arange(n, dtype="float32")[:, None]
-    spy.fit(rows, np.zeros(n, "float32"), batch_size=batch_size, epochs=epochs, shuffle=shuffle, verbose=0)
+    spy.fit(
+        rows,
+        np.zeros(n, "float32"),
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=shuffle,
+        verbose=0,
+    )
     return np.concatenate(spy.layers[0].seen).reshape(epochs, n)

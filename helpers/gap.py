@@ -23,7 +23,7 @@ def gap(logged: float, evaluated: float) -> float:
     """The gap between a number ``fit()`` logged and the matching ``evaluate()``.
 
     Example:
-        >>> round(gap(0.2432, 0.6981), 4)   # the checkpoint post: fit() looked better
+        >>> round(gap(0.2432, 0.6981), 4)  # the checkpoint post: fit() looked better
         -0.4549
     """
     return float(logged) - float(evaluated)

@@ -20,10 +20,10 @@ from helpers.table import Table
 METHODS = ("alone", "shapley")
 DESCRIPTIONS = {
     "drift": "the weights moving during the epoch (fit() averages its batches while training; "
-             "evaluate() sees only the final weights)",
+    "evaluate() sees only the final weights)",
     "dropout": "Dropout and noise layers, active during fit() and off in evaluate()",
     "batchnorm": "BatchNormalization normalising with each batch's statistics during fit() "
-                 "instead of its moving averages",
+    "instead of its moving averages",
     "other": "other training-mode layers (recurrent dropout, augmentation, custom layers)",
     "interaction": "the layer families acting together (their joint effect beyond each alone)",
 }
@@ -64,7 +64,10 @@ class GapDecomposition:
         >>> r = GapDecomposition(
         ...     {"loss": {"fit": 0.5, "training": 0.45, "inference": 0.3, "dropout": 0.45}},
         ...     {"loss": {"drift": 0.05, "dropout": 0.15, "batchnorm": 0.0, "interaction": 0.0}},
-        ...     families={"dropout": 1}, passes=2, batch_size=32)
+        ...     families={"dropout": 1},
+        ...     passes=2,
+        ...     batch_size=32,
+        ... )
         >>> r.dominant_part("loss"), round(r.gap["loss"], 4), abs(r.residual("loss")) < 1e-12
         ('dropout', 0.2, True)
         >>> r.switched_on("loss") == r.switched_off("loss") == r.shapley("loss")  # one family
@@ -86,8 +89,10 @@ class GapDecomposition:
         """``{frozenset(families in training mode): value}`` for every measured set."""
         self._check_metric(metric)
         everyone = frozenset(self.present)
-        found = {everyone: self.measured[metric]["training"],
-                 frozenset(): self.measured[metric]["inference"]}  # equal if no family is present
+        found = {
+            everyone: self.measured[metric]["training"],
+            frozenset(): self.measured[metric]["inference"],
+        }  # equal if no family is present
         for s in shapley.coalitions(self.present):
             if 0 < len(s) < len(everyone) and subset_name(s) in self.measured[metric]:
                 found[s] = self.measured[metric][subset_name(s)]
@@ -102,24 +107,35 @@ class GapDecomposition:
         try:
             return shapley.switched_off_alone(self.values(metric), self.present)
         except KeyError:
-            raise ValueError("switching one family off from training mode needs the pairs of "
-                             "families, measured only with method='shapley' when three families "
-                             "are present") from None
+            raise ValueError(
+                "switching one family off from training mode needs the pairs of "
+                "families, measured only with method='shapley' when three families "
+                "are present"
+            ) from None
 
     def shapley(self, metric: str = "loss") -> dict[str, float]:
         """Each family's Shapley value: its part averaged over every switching order."""
         try:
             return shapley.shapley_values(self.values(metric), self.present)
         except KeyError:
-            raise ValueError("Shapley values need every set of families; decompose with "
-                             "method='shapley'") from None
+            raise ValueError(
+                "Shapley values need every set of families; decompose with method='shapley'"
+            ) from None
 
     def attributions(self, metric: str = "loss") -> Table:
         """One row per family: switched on alone, off alone, and its Shapley value."""
         on, off, fair = self.switched_on(metric), self.switched_off(metric), self.shapley(metric)
-        return Table([{"family": f, "on alone (from inference)": on[f],
-                       "off alone (from training)": off[f], "Shapley": fair[f]}
-                      for f in self.present])
+        return Table(
+            [
+                {
+                    "family": f,
+                    "on alone (from inference)": on[f],
+                    "off alone (from training)": off[f],
+                    "Shapley": fair[f],
+                }
+                for f in self.present
+            ]
+        )
 
     def residual(self, metric: str = "loss") -> float:
         """The gap minus the sum of the parts: zero up to float rounding."""
@@ -140,16 +156,24 @@ class GapDecomposition:
     def explain(self, metric: str = "loss") -> str:
         """One sentence: the gap for ``metric`` and which part dominates it."""
         self._check_metric(metric)
-        fit, infer, g = self.measured[metric]["fit"], self.measured[metric]["inference"], self.gap[metric]
-        head = (f"For {metric}, fit() logged {fit:.4f} and evaluate() gives {infer:.4f} "
-                f"(gap = fit − evaluate = {g:+.4f})")
+        fit, infer, g = (
+            self.measured[metric]["fit"],
+            self.measured[metric]["inference"],
+            self.gap[metric],
+        )
+        head = (
+            f"For {metric}, fit() logged {fit:.4f} and evaluate() gives {infer:.4f} "
+            f"(gap = fit − evaluate = {g:+.4f})"
+        )
         if math.fsum(abs(v) for v in self.parts[metric].values()) < 1e-7:
             return head + "; no part contributes: the two agree."
         part = self.dominant_part(metric)
         value, share = self.parts[metric][part], self.shares(metric)[part]
         how = " (Shapley split)" if self.method == "shapley" else ""
-        return (f"{head}; the largest part{how}, {value:+.4f} ({share:.0%} of all parts by size), "
-                f"comes from {DESCRIPTIONS[part]}.")
+        return (
+            f"{head}; the largest part{how}, {value:+.4f} ({share:.0%} of all parts by size), "
+            f"comes from {DESCRIPTIONS[part]}."
+        )
 
     @property
     def dominant(self) -> str:
@@ -159,15 +183,29 @@ class GapDecomposition:
     @property
     def table(self) -> Table:
         """Tidy parts: one row per metric and part, with its share of all parts by size."""
-        return Table([{"metric": m, "part": part, "value": value, "share": self.shares(m)[part]}
-                      for m in self.metrics for part, value in self.parts[m].items()])
+        return Table(
+            [
+                {"metric": m, "part": part, "value": value, "share": self.shares(m)[part]}
+                for m in self.metrics
+                for part, value in self.parts[m].items()
+            ]
+        )
 
     def wide(self) -> Table:
         """One row per metric: the three measurements, the gap and its parts."""
-        return Table([{"metric": m, "fit": self.measured[m]["fit"],
-                       "training": self.measured[m]["training"],
-                       "inference": self.measured[m]["inference"], HEADER: self.gap[m],
-                       **self.parts[m]} for m in self.metrics])
+        return Table(
+            [
+                {
+                    "metric": m,
+                    "fit": self.measured[m]["fit"],
+                    "training": self.measured[m]["training"],
+                    "inference": self.measured[m]["inference"],
+                    HEADER: self.gap[m],
+                    **self.parts[m],
+                }
+                for m in self.metrics
+            ]
+        )
 
     def __repr__(self) -> str:
         return f"{self.wide()}\n" + "\n".join(self.explain(m) for m in self.metrics)

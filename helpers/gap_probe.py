@@ -90,9 +90,21 @@ class GapProbe(keras.callbacks.Callback):
         >>> probe.wide("accuracy")  # doctest: +SKIP
     """
 
-    def __init__(self, x, y, sample_weight=None, *, batch_size: int = 32, metrics=None,
-                 training_mode: bool = False, per_batch: bool = False, initial: bool = True,
-                 measure: Callable | None = None, every: int = 1, subset=None):
+    def __init__(
+        self,
+        x,
+        y,
+        sample_weight=None,
+        *,
+        batch_size: int = 32,
+        metrics=None,
+        training_mode: bool = False,
+        per_batch: bool = False,
+        initial: bool = True,
+        measure: Callable | None = None,
+        every: int = 1,
+        subset=None,
+    ):
         super().__init__()
         self._n = checks.samples(x, y, sample_weight)
         checks.positive_int("batch_size", batch_size, example="the batch size passed to fit()")
@@ -105,14 +117,19 @@ class GapProbe(keras.callbacks.Callback):
         self.per_batch = bool(per_batch)
         self.initial = bool(initial)
         if measure is not None and not callable(measure):
-            raise ValueError(f"invalid `measure`: {measure!r}; expected a function such as "
-                             "measure(model, x, y, *, sample_weight, batch_size, training_mode)")
+            raise ValueError(
+                f"invalid `measure`: {measure!r}; expected a function such as "
+                "measure(model, x, y, *, sample_weight, batch_size, training_mode)"
+            )
         self.measure = measure
         self.every = checks.positive_int("every", every, example="5 (every fifth epoch)")
         self.subset = None if subset is None else _indices(subset, self._n)
         if per_batch and sample_weight is not None:
-            warnings.warn("per-batch values are recovered assuming unweighted metrics; "
-                          "with `sample_weight` only the loss is exact", stacklevel=2)
+            warnings.warn(
+                "per-batch values are recovered assuming unweighted metrics; "
+                "with `sample_weight` only the loss is exact",
+                stacklevel=2,
+            )
         self.rows: list[dict] = []
         self.last: dict[str, dict[str, float]] = {}
         self._data = tuple(_take(d, self.subset) for d in (x, y, sample_weight))  # what is measured
@@ -166,14 +183,16 @@ class GapProbe(keras.callbacks.Callback):
         self._check_key(metric)
         if source not in SOURCES:
             raise ValueError(f"unknown `source`: {source!r}; expected one of {SOURCES}")
-        return np.array([r["value"] for r in self.rows
-                         if r["metric"] == metric and r["source"] == source])
+        return np.array(
+            [r["value"] for r in self.rows if r["metric"] == metric and r["source"] == source]
+        )
 
     def epochs(self, metric: str = "loss", source: str = "fit") -> np.ndarray:
         """The epoch numbers matching :meth:`series`."""
         self.series(metric, source)
-        return np.array([r["epoch"] for r in self.rows
-                         if r["metric"] == metric and r["source"] == source])
+        return np.array(
+            [r["epoch"] for r in self.rows if r["metric"] == metric and r["source"] == source]
+        )
 
     def wide(self, metric: str = "loss") -> Table:
         """One row per epoch, one column per source, for one metric."""
@@ -183,8 +202,9 @@ class GapProbe(keras.callbacks.Callback):
             if r["metric"] == metric and r["source"] != "batch":
                 by_epoch.setdefault(r["epoch"], {"epoch": r["epoch"]})[r["source"]] = r["value"]
         order = [s for s in SOURCES if any(s in row for row in by_epoch.values())]
-        return Table([{"epoch": e, **{s: row.get(s) for s in order}}
-                      for e, row in sorted(by_epoch.items())])
+        return Table(
+            [{"epoch": e, **{s: row.get(s) for s in order}} for e, row in sorted(by_epoch.items())]
+        )
 
     @property
     def available(self) -> list[str]:
@@ -203,7 +223,9 @@ class GapProbe(keras.callbacks.Callback):
     def _wanted(self, key: str) -> bool:
         return self.metrics is None or key in self.metrics
 
-    def record(self, epoch: int, source: str, metric: str, value: float, batch: int | None = None) -> None:
+    def record(
+        self, epoch: int, source: str, metric: str, value: float, batch: int | None = None
+    ) -> None:
         """Add one measurement to :attr:`table`, e.g. from a subclass's own hook.
 
         Args:
@@ -215,18 +237,35 @@ class GapProbe(keras.callbacks.Callback):
                 ``source="batch"``. Defaults to None.
         """
         checks.choice("source", source, SOURCES)
-        self.rows.append({"epoch": epoch, "batch": batch, "source": source,
-                          "metric": metric, "value": float(value)})
+        self.rows.append(
+            {
+                "epoch": epoch,
+                "batch": batch,
+                "source": source,
+                "metric": metric,
+                "value": float(value),
+            }
+        )
 
     def _measure(self, epoch: int) -> None:
         x, y, sample_weight = self._data
         modes = ("inference", "training") if self.training_mode else ("inference",)
         if self.measure is not None:
-            result = self.measure(self.model, x, y, sample_weight=sample_weight,
-                                  batch_size=self.batch_size, training_mode=self.training_mode)
+            result = self.measure(
+                self.model,
+                x,
+                y,
+                sample_weight=sample_weight,
+                batch_size=self.batch_size,
+                training_mode=self.training_mode,
+            )
         else:
-            self._batches = self._batches or make_batches(x, y, sample_weight, batch_size=self.batch_size)
-            result = {mode: evaluate_batches(self.model, self._batches, mode=mode) for mode in modes}
+            self._batches = self._batches or make_batches(
+                x, y, sample_weight, batch_size=self.batch_size
+            )
+            result = {
+                mode: evaluate_batches(self.model, self._batches, mode=mode) for mode in modes
+            }
         self._measured = epoch
         inference = result["inference"]
         if self.metrics is not None:
@@ -270,8 +309,9 @@ class GapProbe(keras.callbacks.Callback):
             seen += size
 
 
-def measure_by_evaluation(model, x, y, *, sample_weight=None, batch_size: int = 32,
-                          training_mode: bool = False) -> dict[str, dict[str, float]]:
+def measure_by_evaluation(
+    model, x, y, *, sample_weight=None, batch_size: int = 32, training_mode: bool = False
+) -> dict[str, dict[str, float]]:
     """:class:`GapProbe`'s measurement, one :func:`~helpers.modes.evaluate_in_mode` call per mode."""
     kw = dict(sample_weight=sample_weight, batch_size=batch_size)
     result = {"inference": evaluate_in_mode(model, x, y, mode="inference", **kw)}
@@ -288,7 +328,9 @@ def _indices(subset, n: int) -> np.ndarray:
         return np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
     indices = np.asarray(subset)
     if indices.ndim != 1 or not len(indices) or indices.dtype.kind not in "iu":
-        checks.integer("subset", subset, low=1, high=n, example=example)  # raises, in the usual words
+        checks.integer(
+            "subset", subset, low=1, high=n, example=example
+        )  # raises, in the usual words
     for i in (indices.min(), indices.max()):
         checks.integer("subset index", int(i), low=0, high=n - 1, example="an index into x")
     return indices

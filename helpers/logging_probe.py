@@ -34,13 +34,19 @@ class LoggingProbe(GapProbe):
     def __init__(self, x, y, sample_weight=None, *, prefix: str = "eval_", **kwargs):
         super().__init__(x, y, sample_weight, **kwargs)
         if not isinstance(prefix, str) or not prefix or prefix == "val_":
-            raise ValueError(f"invalid `prefix`: {prefix!r}; expected a name such as 'eval_' "
-                             "('val_' would pass training data off as validation data)")
+            raise ValueError(
+                f"invalid `prefix`: {prefix!r}; expected a name such as 'eval_' "
+                "('val_' would pass training data off as validation data)"
+            )
         self.prefix = prefix
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if logs is not None:
-            logs.update({self.prefix + metric: value
-                         for metric, value in self.last.get("inference", {}).items()
-                         if self.metrics is None or metric in self.metrics})
+            logs.update(
+                {
+                    self.prefix + metric: value
+                    for metric, value in self.last.get("inference", {}).items()
+                    if self.metrics is None or metric in self.metrics
+                }
+            )

@@ -17,7 +17,10 @@ import gc
 from collections.abc import Iterator
 from pathlib import Path
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt() parameter numbers, from glibc's <malloc.h>
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = (
+    -1,
+    -3,
+)  # mallopt() parameter numbers, from glibc's <malloc.h>
 _ADAPTIVE_CEILING = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems
 
 
@@ -102,7 +105,9 @@ def peak_memory_mb(pid: int | None = None) -> float | None:
         Megabytes, or None where ``/proc`` cannot be read (macOS, Windows).
     """
     try:
-        for line in Path(f"/proc/{'self' if pid is None else int(pid)}/status").read_text().splitlines():
+        for line in (
+            Path(f"/proc/{'self' if pid is None else int(pid)}/status").read_text().splitlines()
+        ):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:

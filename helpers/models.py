@@ -17,8 +17,9 @@ keras = import_tensorflow_quietly()[1]
 layers = keras.layers
 
 
-def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rate: float = 0.01,
-                         compile: bool = True):
+def build_checkpoint_mlp(
+    dropout: Sequence[float] = (0.2, 0.15), *, learning_rate: float = 0.01, compile: bool = True
+):
     """The ModelCheckpoint post's network (scenario 01).
 
     Flatten(2×2) → Dropout 0.2 → Dense 64 → Dropout 0.15 → Dense 32 →
@@ -35,18 +36,23 @@ def build_checkpoint_mlp(dropout: Sequence[float] = (0.2, 0.15), *, learning_rat
         2499
     """
     d1, d2 = _rates(dropout)
-    model = keras.Sequential([
-        keras.Input(shape=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(d1),
-        layers.Dense(64),
-        layers.Dropout(d2),
-        layers.Dense(32),
-        layers.Dense(3, activation="softmax"),
-    ], name="checkpoint_mlp")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(d1),
+            layers.Dense(64),
+            layers.Dropout(d2),
+            layers.Dense(32),
+            layers.Dense(3, activation="softmax"),
+        ],
+        name="checkpoint_mlp",
+    )
     if compile:
-        model.compile(loss="categorical_crossentropy",
-                      optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+        model.compile(
+            loss="categorical_crossentropy",
+            optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+        )
     return model
 
 
@@ -63,24 +69,31 @@ def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = T
 
     Example:
         >>> model = build_mnist_cnn(dropout=(0.1, 0.0))
-        >>> [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)], model.count_params()
+        >>> (
+        ...     [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)],
+        ...     model.count_params(),
+        ... )
         ([0.1, 0.0], 157386)
     """
     d1, d2 = _rates(dropout)
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Dropout(d1),
-        layers.Flatten(),
-        layers.Dense(32, activation="relu"),
-        layers.Dropout(d2),
-        layers.Dense(10, activation="softmax"),
-    ], name="mnist_cnn")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Dropout(d1),
+            layers.Flatten(),
+            layers.Dense(32, activation="relu"),
+            layers.Dropout(d2),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="mnist_cnn",
+    )
     if compile:
-        model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"]
+        )
     return model
 
 
@@ -101,15 +114,21 @@ def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, com
     norm = layers.Normalization()
     if normalization is not None:
         norm.adapt(normalization)
-    model = keras.Sequential([
-        keras.Input(shape=(1,)),
-        norm,
-        layers.Dense(1, activation="relu"),
-        layers.Dense(1, activation="sigmoid"),
-    ], name="threshold_model")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(1,)),
+            norm,
+            layers.Dense(1, activation="relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name="threshold_model",
+    )
     if compile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                      loss="binary_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
     return model
 
 
@@ -128,9 +147,13 @@ def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bo
         momentum: BatchNormalization momentum. Defaults to 0.99.
         compile: Compile as the post did. Defaults to True.
     """
-    input_size = checks.integer("input_size", input_size, low=32, example="197 (32 is ResNet50's minimum)")
+    input_size = checks.integer(
+        "input_size", input_size, low=32, example="197 (32 is ResNet50's minimum)"
+    )
     momentum = checks.momentum("momentum", momentum)
-    model = keras.applications.ResNet50(weights=None, input_shape=(input_size, input_size, 1), classes=3)
+    model = keras.applications.ResNet50(
+        weights=None, input_shape=(input_size, input_size, 1), classes=3
+    )
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = float(momentum)

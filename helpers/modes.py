@@ -34,8 +34,15 @@ def _keras():
 
 def _noise_types():
     layers = _keras().layers
-    names = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-             "GaussianDropout", "GaussianNoise", "AlphaDropout")
+    names = (
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianDropout",
+        "GaussianNoise",
+        "AlphaDropout",
+    )
     return tuple(getattr(layers, n) for n in names if hasattr(layers, n))
 
 
@@ -96,7 +103,9 @@ def families_present(model) -> dict[str, int]:
 
 def _state_variables(model) -> list:
     variables = list(model.variables)  # includes BN statistics and seed states
-    variables += [v for v in getattr(model, "metrics_variables", []) if not any(v is w for w in variables)]
+    variables += [
+        v for v in getattr(model, "metrics_variables", []) if not any(v is w for w in variables)
+    ]
     return variables
 
 
@@ -148,13 +157,16 @@ def forced_mode(layers: Iterable, training: bool) -> Iterator[None]:
 def _resolve_active(mode) -> set[str]:
     if isinstance(mode, str):
         if mode not in MODES:
-            raise ValueError(f"invalid `mode`: {mode!r}; expected 'inference', 'training', or a "
-                             f"collection of layer families from {FAMILIES}, e.g. mode={{'dropout'}}")
+            raise ValueError(
+                f"invalid `mode`: {mode!r}; expected 'inference', 'training', or a "
+                f"collection of layer families from {FAMILIES}, e.g. mode={{'dropout'}}"
+            )
         return set(FAMILIES) if mode == "training" else set()
     unknown = set(mode) - set(FAMILIES)
     if unknown:
-        raise ValueError(f"unknown layer families {sorted(unknown)!r} in `mode`; expected a "
-                         f"subset of {FAMILIES}")
+        raise ValueError(
+            f"unknown layer families {sorted(unknown)!r} in `mode`; expected a subset of {FAMILIES}"
+        )
     return set(mode)
 
 
@@ -174,17 +186,26 @@ def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list
     tf, keras = import_tensorflow_quietly()
     n = checks.samples(x, y, sample_weight)
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
-    if sample_weight is not None and keras.tree.is_nested(y) and not keras.tree.is_nested(sample_weight):
+    if (
+        sample_weight is not None
+        and keras.tree.is_nested(y)
+        and not keras.tree.is_nested(sample_weight)
+    ):
         sample_weight = keras.tree.map_structure(lambda _: sample_weight, y)
 
     def floatx(a):
         a = np.asarray(a)
         return a.astype(keras.config.floatx()) if a.dtype.kind == "f" else a
 
-    data = keras.tree.lists_to_tuples(keras.tree.map_structure(
-        floatx, keras.utils.pack_x_y_sample_weight(x, y, sample_weight)))
-    return [keras.tree.map_structure(lambda a: tf.convert_to_tensor(a[start:start + batch_size]), data)
-            for start in range(0, n, batch_size)]
+    data = keras.tree.lists_to_tuples(
+        keras.tree.map_structure(floatx, keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+    )
+    return [
+        keras.tree.map_structure(
+            lambda a: tf.convert_to_tensor(a[start : start + batch_size]), data
+        )
+        for start in range(0, n, batch_size)
+    ]
 
 
 def evaluate_batches(model, batches: list, *, mode="inference") -> dict[str, float]:
@@ -260,8 +281,9 @@ def _training_step(model, active: set[str]):
     return step, loss
 
 
-def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
-                     batch_size: int = 32) -> dict[str, float]:
+def evaluate_in_mode(
+    model, x, y, *, mode="inference", sample_weight=None, batch_size: int = 32
+) -> dict[str, float]:
     """Like ``model.evaluate(..., return_dict=True)``, in a chosen mode.
 
     ``mode="inference"`` gives exactly ``model.evaluate``'s numbers.
@@ -297,4 +319,6 @@ def evaluate_in_mode(model, x, y, *, mode="inference", sample_weight=None,
     checks.compiled(model, "evaluate_in_mode()")
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
     _resolve_active(mode)
-    return evaluate_batches(model, make_batches(x, y, sample_weight, batch_size=batch_size), mode=mode)
+    return evaluate_batches(
+        model, make_batches(x, y, sample_weight, batch_size=batch_size), mode=mode
+    )

@@ -37,7 +37,9 @@ def travelled(momentum: float, updates: int) -> float:
         >>> round(travelled(0.01, 1), 2)
         0.99
     """
-    return 1.0 - checks.momentum("momentum", momentum) ** checks.integer("updates", updates, low=0, example=5)
+    return 1.0 - checks.momentum("momentum", momentum) ** checks.integer(
+        "updates", updates, low=0, example=5
+    )
 
 
 def updates_needed(momentum: float, fraction: float = 0.99) -> int:
@@ -56,8 +58,12 @@ def updates_needed(momentum: float, fraction: float = 0.99) -> int:
     """
     momentum = checks.momentum("momentum", momentum)
     if momentum == 1:
-        raise ValueError("invalid `momentum`: 1.0; with momentum 1 the moving statistics never move")
-    fraction = checks.number("fraction", fraction, low=0, high=1, low_open=True, high_open=True, example=0.99)
+        raise ValueError(
+            "invalid `momentum`: 1.0; with momentum 1 the moving statistics never move"
+        )
+    fraction = checks.number(
+        "fraction", fraction, low=0, high=1, low_open=True, high_open=True, example=0.99
+    )
     if momentum == 0:
         return 1
     n = max(1, math.ceil(math.log(1 - fraction) / math.log(momentum)))

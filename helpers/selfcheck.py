@@ -36,16 +36,30 @@ def _matches(answer, expected, rtol: float, atol: float) -> bool:
             value = float(answer)
         except (TypeError, ValueError):
             return False
-        return math.isfinite(value) and math.isclose(value, float(expected), rel_tol=rtol, abs_tol=atol)
+        return math.isfinite(value) and math.isclose(
+            value, float(expected), rel_tol=rtol, abs_tol=atol
+        )
     if isinstance(expected, Sequence):
-        return (isinstance(answer, Sequence) and not isinstance(answer, str)
-                and len(answer) == len(expected)
-                and all(_matches(a, e, rtol, atol) for a, e in zip(answer, expected)))
+        return (
+            isinstance(answer, Sequence)
+            and not isinstance(answer, str)
+            and len(answer) == len(expected)
+            and all(_matches(a, e, rtol, atol) for a, e in zip(answer, expected))
+        )
     return answer == expected
 
 
-def check(answer, expected, *, name: str, hint: str, rtol: float = 0.0, atol: float = 1e-6,
-          note: str = "", show: bool = True) -> bool:
+def check(
+    answer,
+    expected,
+    *,
+    name: str,
+    hint: str,
+    rtol: float = 0.0,
+    atol: float = 1e-6,
+    note: str = "",
+    show: bool = True,
+) -> bool:
     """Tell a student whether ``answer`` is right, without revealing ``expected``.
 
     Numbers match within ``rtol``/``atol``; strings match ignoring case and
@@ -112,8 +126,10 @@ def exercises(scenario: str) -> dict[int, Exercise]:
     try:
         module = import_module(f"helpers.scenarios.{scenario}.answers")
     except ModuleNotFoundError as err:
-        raise ValueError(f"invalid `scenario`: {scenario!r}; expected the name of a package in "
-                         "helpers/scenarios/, e.g. 'checkpoint'") from err
+        raise ValueError(
+            f"invalid `scenario`: {scenario!r}; expected the name of a package in "
+            "helpers/scenarios/, e.g. 'checkpoint'"
+        ) from err
     return module.EXERCISES
 
 
@@ -132,13 +148,19 @@ def check_exercise(scenario: str, number: int, answer, *, show: bool = True, **c
     """
     table = exercises(scenario)
     if number not in table:
-        raise ValueError(f"invalid `number`: {number!r}; {scenario!r} has exercises {sorted(table)}")
+        raise ValueError(
+            f"invalid `number`: {number!r}; {scenario!r} has exercises {sorted(table)}"
+        )
     exercise = table[number]
     if answer is ...:
         ok = False
     else:
         ok = _matches(answer, exercise.expected(**context), exercise.rtol, exercise.atol)
     if show:
-        message = _OK.format(name=exercise.name, note="") if ok else _NO.format(name=exercise.name, hint=exercise.hint)
+        message = (
+            _OK.format(name=exercise.name, note="")
+            if ok
+            else _NO.format(name=exercise.name, hint=exercise.hint)
+        )
         display(HTML(message))
     return ok

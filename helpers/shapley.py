@@ -33,8 +33,10 @@ from collections.abc import Iterable, Mapping
 def _players(players: Iterable[str]) -> list[str]:
     players = list(players)
     if len(set(players)) != len(players):
-        raise ValueError(f"invalid `players`: {players!r}; expected distinct names, "
-                         "e.g. ['dropout', 'batchnorm']")
+        raise ValueError(
+            f"invalid `players`: {players!r}; expected distinct names, "
+            "e.g. ['dropout', 'batchnorm']"
+        )
     return players
 
 
@@ -42,8 +44,9 @@ def _lookup(value: Mapping, coalition: frozenset) -> float:
     try:
         return value[coalition]
     except KeyError:
-        raise KeyError(f"no value for the families {sorted(coalition)}; measured: "
-                       f"{[sorted(s) for s in value]}") from None
+        raise KeyError(
+            f"no value for the families {sorted(coalition)}; measured: {[sorted(s) for s in value]}"
+        ) from None
 
 
 def coalitions(players: Iterable[str]) -> list[frozenset]:
@@ -54,8 +57,9 @@ def coalitions(players: Iterable[str]) -> list[frozenset]:
         [[], ['dropout'], ['batchnorm'], ['batchnorm', 'dropout']]
     """
     players = _players(players)
-    return [frozenset(c) for k in range(len(players) + 1)
-            for c in itertools.combinations(players, k)]
+    return [
+        frozenset(c) for k in range(len(players) + 1) for c in itertools.combinations(players, k)
+    ]
 
 
 def shapley_values(value: Mapping, players: Iterable[str]) -> dict[str, float]:
@@ -118,8 +122,9 @@ def switched_on_alone(value: Mapping, players: Iterable[str]) -> dict[str, float
         >>> switched_on_alone(v, "ab")
         {'a': 1.0, 'b': 2.0}
     """
-    return {p: _lookup(value, frozenset([p])) - _lookup(value, frozenset())
-            for p in _players(players)}
+    return {
+        p: _lookup(value, frozenset([p])) - _lookup(value, frozenset()) for p in _players(players)
+    }
 
 
 def switched_off_alone(value: Mapping, players: Iterable[str]) -> dict[str, float]:

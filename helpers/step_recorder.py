@@ -54,16 +54,27 @@ class StepRecorder(keras.callbacks.Callback):
         []
     """
 
-    def __init__(self, x, y, *, per_step: bool = False, log_key: str | None = None,
-                 boundary: Callable | None = None):
+    def __init__(
+        self,
+        x,
+        y,
+        *,
+        per_step: bool = False,
+        log_key: str | None = None,
+        boundary: Callable | None = None,
+    ):
         super().__init__()
         self.x = np.asarray(x, dtype="float32")
         self.y = np.asarray(y).ravel()
         checks.samples(self.x, self.y)
         if log_key is not None and (not isinstance(log_key, str) or not log_key):
-            raise ValueError(f"invalid `log_key`: {log_key!r}; expected a string such as 'eval_accuracy' or None")
+            raise ValueError(
+                f"invalid `log_key`: {log_key!r}; expected a string such as 'eval_accuracy' or None"
+            )
         if boundary is not None and not callable(boundary):
-            raise ValueError(f"invalid `boundary`: {boundary!r}; expected a function of model.get_weights()")
+            raise ValueError(
+                f"invalid `boundary`: {boundary!r}; expected a function of model.get_weights()"
+            )
         self.per_step = checks.flag("per_step", per_step)
         self.log_key, self.boundary = log_key, boundary
         self.rows: list[dict] = []
@@ -73,16 +84,25 @@ class StepRecorder(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.rows, self.predictions = [], []
         if self.per_step and int(getattr(self.model, "steps_per_execution", 1) or 1) > 1:
-            raise ValueError("StepRecorder(per_step=True) needs one batch per call; "
-                             "use ThresholdRunner(per_batch=True) or compile with steps_per_execution=1")
+            raise ValueError(
+                "StepRecorder(per_step=True) needs one batch per call; "
+                "use ThresholdRunner(per_batch=True) or compile with steps_per_execution=1"
+            )
 
     def _record(self, epoch: int, step: int) -> float:
         p = np.asarray(self.model.predict_on_batch(self.x)).ravel()
         correct = (p > 0.5) == (self.y == 1)  # Keras's binary accuracy: threshold 0.5
         accuracy = float(np.float32(correct.mean()))  # float32, as evaluate() reports it
         boundary = self.boundary(self.model.get_weights()) if self.boundary else None
-        self.rows.append({"epoch": epoch, "step": step, "accuracy": accuracy, "boundary": boundary,
-                          "wrong": np.flatnonzero(~correct).tolist()})
+        self.rows.append(
+            {
+                "epoch": epoch,
+                "step": step,
+                "accuracy": accuracy,
+                "boundary": boundary,
+                "wrong": np.flatnonzero(~correct).tolist(),
+            }
+        )
         self.predictions.append(p)
         return accuracy
 

@@ -50,8 +50,10 @@ class StopAtThreshold(keras.callbacks.Callback):
     def __init__(self, monitor: str = "accuracy", threshold: float = 1.0):
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"invalid `monitor`: {monitor!r}; expected a logged key such as "
-                             "'accuracy' or 'val_accuracy'")
+            raise ValueError(
+                f"invalid `monitor`: {monitor!r}; expected a logged key such as "
+                "'accuracy' or 'val_accuracy'"
+            )
         threshold = checks.number("threshold", threshold, example=1.0)
         self.monitor = monitor
         self.threshold = float(threshold)

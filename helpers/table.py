@@ -61,15 +61,16 @@ class Table:
             raise KeyError(f"no column {name!r}; available columns: {self.columns}")
         return [row.get(name) for row in self.rows]
 
-    def where(self, **conditions) -> "Table":
+    def where(self, **conditions) -> Table:
         """Rows whose columns equal the given values, e.g. ``where(source="fit")``."""
         unknown = [k for k in conditions if k not in self.columns]
         if unknown and self.rows:
             raise KeyError(f"no column {unknown[0]!r}; available columns: {self.columns}")
-        return Table([r for r in self.rows if all(r.get(k) == v for k, v in conditions.items())],
-                     self.digits)
+        return Table(
+            [r for r in self.rows if all(r.get(k) == v for k, v in conditions.items())], self.digits
+        )
 
-    def select(self, columns: Sequence[str]) -> "Table":
+    def select(self, columns: Sequence[str]) -> Table:
         """Only the given columns, in the given order."""
         for name in columns:
             if name not in self.columns:
@@ -82,11 +83,16 @@ class Table:
     def __str__(self) -> str:
         cells = self._cells()
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(self.columns)]
-        numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in self.rows)
-                   for c in self.columns]
+        numeric = [
+            all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in self.rows)
+            for c in self.columns
+        ]
+
         def line(values):
-            return "  ".join(v.rjust(w) if num else v.ljust(w)
-                             for v, w, num in zip(values, widths, numeric)).rstrip()
+            return "  ".join(
+                v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+            ).rstrip()
+
         return "\n".join([line(self.columns)] + [line(r) for r in cells])
 
     def __repr__(self) -> str:
@@ -94,6 +100,8 @@ class Table:
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
-                       for r in self._cells())
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
+            for r in self._cells()
+        )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

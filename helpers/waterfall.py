@@ -16,8 +16,13 @@ import matplotlib.pyplot as plt
 from helpers.gap import HEADER
 from helpers.plots import STYLE
 
-LABELS = {"dropout": "+ Dropout\n& noise", "batchnorm": "+ Batch-\nNorm", "other": "+ other\nlayers",
-          "interaction": "+ inter-\naction", "drift": "+ drift\n(weights\nmoving)"}
+LABELS = {
+    "dropout": "+ Dropout\n& noise",
+    "batchnorm": "+ Batch-\nNorm",
+    "other": "+ other\nlayers",
+    "interaction": "+ inter-\naction",
+    "drift": "+ drift\n(weights\nmoving)",
+}
 _STEP_COLOR = {True: "tab:gray", False: "tab:olive"}  # increase, decrease
 
 
@@ -72,14 +77,36 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
     for i, (label, bottom, height, kind) in enumerate(bars):
         if kind == "step":
             color = _STEP_COLOR[height >= 0]
-            ax.bar(i, height if height else (hi - lo) * 0.003, bottom=bottom, color=color, width=0.6)
-            ax.annotate(f"{height:+.4f}", (i, bottom + max(height, 0)), ha="center", va="bottom",
-                        fontsize="x-small", xytext=(0, 2), textcoords="offset points")
+            ax.bar(
+                i, height if height else (hi - lo) * 0.003, bottom=bottom, color=color, width=0.6
+            )
+            ax.annotate(
+                f"{height:+.4f}",
+                (i, bottom + max(height, 0)),
+                ha="center",
+                va="bottom",
+                fontsize="x-small",
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
         else:
-            ax.bar(i, height - floor, bottom=floor, color=STYLE[kind]["color"], width=0.6,
-                   label=STYLE[kind]["label"])
-            ax.annotate(f"{height:.4f}", (i, height), ha="center", va="bottom", fontsize="x-small",
-                        xytext=(0, 2), textcoords="offset points")
+            ax.bar(
+                i,
+                height - floor,
+                bottom=floor,
+                color=STYLE[kind]["color"],
+                width=0.6,
+                label=STYLE[kind]["label"],
+            )
+            ax.annotate(
+                f"{height:.4f}",
+                (i, height),
+                ha="center",
+                va="bottom",
+                fontsize="x-small",
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
         if i + 1 < len(bars):  # connector at the running level
             ax.plot([i + 0.3, i + 0.7], [bottom + height] * 2, color="black", lw=0.6)
     ax.bar(0, 0, color=_STEP_COLOR[True], label="part of the gap (up)")

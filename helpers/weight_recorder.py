@@ -47,7 +47,8 @@ class WeightRecorder(keras.callbacks.Callback):
     Example:
         >>> recorder = WeightRecorder(epochs=[2])
         >>> recorder.on_train_begin()
-        >>> recorder.on_epoch_begin(0); recorder.on_train_batch_end(0, logs={"loss": 0.5})
+        >>> recorder.on_epoch_begin(0)
+        ... recorder.on_train_batch_end(0, logs={"loss": 0.5})
         >>> recorder.logs  # epoch 1 is not recorded
         {}
     """
@@ -56,8 +57,10 @@ class WeightRecorder(keras.callbacks.Callback):
         super().__init__()
         if epochs is not None:
             if isinstance(epochs, (str, bytes)) or not hasattr(epochs, "__iter__"):
-                raise ValueError(f"invalid `epochs`: {epochs!r}; expected a list of 1-based "
-                                 "epochs, e.g. [2], or None for all")
+                raise ValueError(
+                    f"invalid `epochs`: {epochs!r}; expected a list of 1-based "
+                    "epochs, e.g. [2], or None for all"
+                )
             epochs = {checks.positive_int("epochs", e, example=[2]) for e in epochs}
         self.epochs = epochs
         self._reset()
@@ -71,10 +74,14 @@ class WeightRecorder(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         # Per-run state lives here, so one instance can serve several fit() calls.
         self._reset()
-        steps = int(getattr(self.model, "steps_per_execution", 1) or 1) if self.model is not None else 1
+        steps = (
+            int(getattr(self.model, "steps_per_execution", 1) or 1) if self.model is not None else 1
+        )
         if steps > 1:
-            raise ValueError(f"WeightRecorder needs one batch per call, but the model was compiled "
-                             f"with steps_per_execution={steps}; compile with steps_per_execution=1")
+            raise ValueError(
+                f"WeightRecorder needs one batch per call, but the model was compiled "
+                f"with steps_per_execution={steps}; compile with steps_per_execution=1"
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1

@@ -79,10 +79,16 @@ def explorer_start(explore: Callable, defaults: Mapping, rules: Mapping | None =
     """
     from helpers import checks
 
-    knobs = {name: p.default for name, p in inspect.signature(explore).parameters.items()
-             if name != "progress" and p.default is not inspect.Parameter.empty}
+    knobs = {
+        name: p.default
+        for name, p in inspect.signature(explore).parameters.items()
+        if name != "progress" and p.default is not inspect.Parameter.empty
+    }
     start = {**knobs, **checks.each(defaults, {name: lambda _, value: value for name in knobs})}
-    return {**start, **checks.each({k: v for k, v in start.items() if k in (rules or {})}, rules or {})}
+    return {
+        **start,
+        **checks.each({k: v for k, v in start.items() if k in (rules or {})}, rules or {}),
+    }
 
 
 def progress_callback(progress: Callable | None):
@@ -128,25 +134,41 @@ class Explorer:
         (False, True)
     """
 
-    def __init__(self, function: Callable, controls: Mapping[str, widgets.Widget], *,
-                 title: str = "", run_now: bool = False):
+    def __init__(
+        self,
+        function: Callable,
+        controls: Mapping[str, widgets.Widget],
+        *,
+        title: str = "",
+        run_now: bool = False,
+    ):
         self.function = function
         self.controls = dict(controls)
-        self.button = widgets.Button(description="Run", button_style="primary", icon="play",
-                                     tooltip="Train with these settings")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="epoch",
-                                            layout=widgets.Layout(width="60%"))
+        self.button = widgets.Button(
+            description="Run",
+            button_style="primary",
+            icon="play",
+            tooltip="Train with these settings",
+        )
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="epoch", layout=widgets.Layout(width="60%")
+        )
         self.status = widgets.HTML(value="Choose settings, then press <b>Run</b>.")
         self.output = widgets.Output()
         self.last_result = None
         self.button.on_click(lambda _: self.run())
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
-        self.widget = widgets.VBox(header + [
-            widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([self.button, self.progress]),
-            self.status,
-            self.output,
-        ])
+        self.widget = widgets.VBox(
+            header
+            + [
+                widgets.HBox(
+                    list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
+                ),
+                widgets.HBox([self.button, self.progress]),
+                self.status,
+                self.output,
+            ]
+        )
         if run_now:
             self.run()
 
@@ -175,8 +197,10 @@ class Explorer:
         try:
             result = self.function(**self.values(), progress=self._progress)
         except Exception as err:  # shown to the reader instead of a traceback
-            self.status.value = (f'<span style="color:#b00020"><b>{type(err).__name__}:</b> '
-                                 f"{html.escape(str(err))}</span>")
+            self.status.value = (
+                f'<span style="color:#b00020"><b>{type(err).__name__}:</b> '
+                f"{html.escape(str(err))}</span>"
+            )
             return False
         finally:
             self.button.disabled = False
@@ -190,7 +214,9 @@ class Explorer:
             figure.savefig(buffer, format="png", bbox_inches="tight")
             plt.close(figure)
             self.output.outputs = ()
-            self.output.append_display_data(Image(data=buffer.getvalue(), format="png"))  # shown once, in the output area; not again below the cell
+            self.output.append_display_data(
+                Image(data=buffer.getvalue(), format="png")
+            )  # shown once, in the output area; not again below the cell
         seconds = time.perf_counter() - start
         self.status.value = html.escape(f"Done in {seconds:.1f} s. {summary}".strip())
         return True

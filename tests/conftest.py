@@ -41,8 +41,9 @@ def make_tiny(keras, *, dropout=0.0, batchnorm=False, noise=0.0, compile=True):
     layers.append(keras.layers.Dense(1, activation="sigmoid"))
     model = keras.Sequential(layers)
     if compile:
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"]
+        )
     return model
 
 

@@ -50,16 +50,23 @@ sys.path.insert(0, str(REPO / "tools"))
 from make_assignments import find_exercises, main, make_assignment, parse_check  # noqa: E402
 from make_student import make_student  # noqa: E402
 
-from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
 from tests.conftest import run_checked  # noqa: E402
+from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
 
 OTTER = "otter-grader==7.0.0"
 # Cheapest Run-All first: the full grading matrix runs on the first notebook present.
-CHEAPEST_FIRST = ["00_start_here", "01_checkpoint_mismatch", "03_fit_says_one", "05_more_gaps",
-                  "02_validation_above_training", "04_resnet_batchnorm"]
+CHEAPEST_FIRST = [
+    "00_start_here",
+    "01_checkpoint_mismatch",
+    "03_fit_says_one",
+    "05_more_gaps",
+    "02_validation_above_training",
+    "04_resnet_batchnorm",
+]
 
 
 # --------------------------------------------------------------------------- synthetic notebook
+
 
 def tagged(cell, tag):
     cell.metadata["tags"] = [tag]
@@ -68,8 +75,11 @@ def tagged(cell, tag):
 
 def synthetic_notebook():
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    nb = nbformat.v4.new_notebook(metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        }
+    )
     nb.cells = [
         md("# A tiny lesson"),
         code("from helpers.selfcheck import check_exercise\nlosses = [0.9, 0.4, 0.7]"),
@@ -94,43 +104,76 @@ def test_master_notebook_has_one_question_per_exercise():
     nb = synthetic_notebook()
     before = copy.deepcopy(nb)
     master = make_assignment(nb, "tiny", points=lambda scenario, k: {1: 1, 2: 3}[k])
-    assert master.cells[0].cell_type == "raw" and master.cells[0].source.startswith("# ASSIGNMENT CONFIG")
+    assert master.cells[0].cell_type == "raw" and master.cells[0].source.startswith(
+        "# ASSIGNMENT CONFIG"
+    )
     assert 'name: "tiny"' in master.cells[0].source and "init_cell: false" in master.cells[0].source
     questions = [s for s in raw_sources(master) if s.startswith("# BEGIN QUESTION")]
-    assert questions == ["# BEGIN QUESTION\nname: exercise_1\npoints: 1\nall_or_nothing: true\ncheck_cell: false",
-                         "# BEGIN QUESTION\nname: exercise_2\npoints: 3\nall_or_nothing: true\ncheck_cell: false"]
+    assert questions == [
+        "# BEGIN QUESTION\nname: exercise_1\npoints: 1\nall_or_nothing: true\ncheck_cell: false",
+        "# BEGIN QUESTION\nname: exercise_2\npoints: 3\nall_or_nothing: true\ncheck_cell: false",
+    ]
     # Every cell that is not a solution is kept, verbatim and in order; the check cells too.
-    kept = [c.source for c in master.cells if c.cell_type != "raw" and "solution" not in c.metadata.get("tags", [])
-            and not c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))]
+    kept = [
+        c.source
+        for c in master.cells
+        if c.cell_type != "raw"
+        and "solution" not in c.metadata.get("tags", [])
+        and not c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))
+    ]
     assert kept == [c.source for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
     solution = next(c for c in master.cells if "solution" in c.metadata.get("tags", []))
     assert solution.source.splitlines() == [
-        '""" # BEGIN PROMPT', "# YOUR ANSWER HERE: replace each ... with your answer, then run the check below.",
-        "answer_1 = ...", '"""; # END PROMPT', "# BEGIN SOLUTION NO PROMPT",
-        "import numpy as np", "answer_1 = int(np.argmin(losses)) + 1", "# END SOLUTION"]
-    tests = [c.source for c in master.cells if c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))]
+        '""" # BEGIN PROMPT',
+        "# YOUR ANSWER HERE: replace each ... with your answer, then run the check below.",
+        "answer_1 = ...",
+        '"""; # END PROMPT',
+        "# BEGIN SOLUTION NO PROMPT",
+        "import numpy as np",
+        "answer_1 = int(np.argmin(losses)) + 1",
+        "# END SOLUTION",
+    ]
+    tests = [
+        c.source
+        for c in master.cells
+        if c.source.startswith(("assert ", '""" # BEGIN TEST CONFIG'))
+    ]
     assert tests[:2] == [
         "assert answer_1 is not ..., 'replace ... with your answer'",
         '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\nfrom helpers.selfcheck import '
-        "check_exercise\nassert check_exercise('tiny', 1, answer_1, losses=losses, show=False)"]
+        "check_exercise\nassert check_exercise('tiny', 1, answer_1, losses=losses, show=False)",
+    ]
     blocks = [s.split("\n")[0] for s in raw_sources(master)[1:]]
-    assert blocks == ["# BEGIN QUESTION", "# BEGIN SOLUTION", "# END SOLUTION", "# BEGIN TESTS",
-                      "# END TESTS", "# END QUESTION"] * 2
+    assert (
+        blocks
+        == [
+            "# BEGIN QUESTION",
+            "# BEGIN SOLUTION",
+            "# END SOLUTION",
+            "# BEGIN TESTS",
+            "# END TESTS",
+            "# END QUESTION",
+        ]
+        * 2
+    )
     assert nb == before, "the input notebook must not be modified"
     nbformat.validate(master)
 
 
-@pytest.mark.parametrize("source", [
-    "ok_1 = check_exercise('tiny', 1, answer_1, show=True)",     # show is the tool's to set
-    "ok_2 = check_exercise('tiny', 1, answer_1)",                # ok_k names another exercise
-    "ok_1 = check_exercise('tiny', 1, answer_1) and True",
-    "check_exercise('tiny', 1, answer_1)",
-    "ok_1 = check_exercise('tiny', 1, answer_1, 0.5)",          # an expected value in the cell
-    "ok_1 = check_exercise('tiny', 1, answer_1, **context)",
-    "ok_1 = check_exercise('tiny', 1, answer_1)\nprint(ok_1)",
-    "ok_1 = check_exercise('tiny', 1.0, answer_1)",
-    "ok_1 = check_exercise(",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "ok_1 = check_exercise('tiny', 1, answer_1, show=True)",  # show is the tool's to set
+        "ok_2 = check_exercise('tiny', 1, answer_1)",  # ok_k names another exercise
+        "ok_1 = check_exercise('tiny', 1, answer_1) and True",
+        "check_exercise('tiny', 1, answer_1)",
+        "ok_1 = check_exercise('tiny', 1, answer_1, 0.5)",  # an expected value in the cell
+        "ok_1 = check_exercise('tiny', 1, answer_1, **context)",
+        "ok_1 = check_exercise('tiny', 1, answer_1)\nprint(ok_1)",
+        "ok_1 = check_exercise('tiny', 1.0, answer_1)",
+        "ok_1 = check_exercise(",
+    ],
+)
 def test_a_check_cell_is_one_call_and_nothing_else(source):
     with pytest.raises(ValueError, match="invalid check cell"):
         parse_check(source)
@@ -155,21 +198,27 @@ def test_command_line(tmp_path, monkeypatch, capsys):
     import make_assignments
 
     nbformat.write(synthetic_notebook(), tmp_path / "01_tiny.ipynb")
-    monkeypatch.setattr(make_assignments, "make_assignment",
-                        lambda nb, name: make_assignment(nb, name, points=lambda s, k: 2))
+    monkeypatch.setattr(
+        make_assignments,
+        "make_assignment",
+        lambda nb, name: make_assignment(nb, name, points=lambda s, k: 2),
+    )
     assert main(["--out", str(tmp_path / "out"), str(tmp_path / "01_tiny.ipynb")]) == 0
     assert "2 question(s)" in capsys.readouterr().out
     master = nbformat.read(tmp_path / "out" / "01_tiny" / "01_tiny.ipynb", as_version=4)
     assert sum(s.startswith("# BEGIN QUESTION") for s in raw_sources(master)) == 2
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "00_empty.ipynb")
-    for argv, message in ([str(tmp_path / "00_empty.ipynb")], "has no exercises"), (
-            [str(tmp_path / "nope.ipynb")], "no such notebook"):
+    for argv, message in (
+        ([str(tmp_path / "00_empty.ipynb")], "has no exercises"),
+        ([str(tmp_path / "nope.ipynb")], "no such notebook"),
+    ):
         with pytest.raises(SystemExit) as exited:
             main(["--out", str(tmp_path / "out"), *argv])
         assert exited.value.code == 2 and message in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- the real notebooks
+
 
 def _ids(path):
     return path.name
@@ -184,14 +233,18 @@ def test_every_scenario_notebook_becomes_an_assignment(path):
     found = find_exercises(nb)
     assert len(found) >= 3 and len({e.scenario for e in found}) == 1
     table = exercises(found[0].scenario)
-    assert sorted(table) == [e.number for e in found], "each Exercise in answers.py has its exercise"
+    assert sorted(table) == [e.number for e in found], (
+        "each Exercise in answers.py has its exercise"
+    )
     for exercise in found:
         # The hidden test is the check cell's own call: same arguments, show=False.
         call = ast.unparse(ast.parse(nb.cells[exercise.check].source).body[0].value)
         assert exercise.call == call[:-1] + ", show=False)"
         assert any(c.source.endswith(f"assert {exercise.call}") for c in master.cells)
-        assert (f"points: {table[exercise.number].points}\n" in
-                raw_sources(master)[1 + 6 * (exercise.number - 1)])
+        assert (
+            f"points: {table[exercise.number].points}\n"
+            in raw_sources(master)[1 + 6 * (exercise.number - 1)]
+        )
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
@@ -202,12 +255,15 @@ def test_committed_check_cells_say_correct(path):
         cell = nb.cells[exercise.check]
         html = [o.get("data", {}).get("text/html", "") for o in cell.outputs]
         assert len(html) == 1 and "correct" in html[0] and "not yet" not in html[0], (
-            f"{path.name} cell {exercise.check}: the committed verdict is {html}")
+            f"{path.name} cell {exercise.check}: the committed verdict is {html}"
+        )
         assert "nbval-ignore-output" not in cell.metadata.get("tags", []), (
-            "a check cell's verdict must be compared by nbval")
+            "a check cell's verdict must be compared by nbval"
+        )
 
 
 # --------------------------------------------------------------------------- the real grader
+
 
 def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mind-the-gap"
@@ -220,12 +276,18 @@ def otter(tmp_path_factory):
     key = hashlib.sha256(f"{OTTER} {sys.version} {base}".encode()).hexdigest()[:12]
     venv = _cache_root() / f"otter-{key}"
     python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PYTHONNOUSERSITE="1",
-               MIND_THE_GAP_KIT_SITE=sysconfig.get_paths()["purelib"],
-               PIP_DISABLE_PIP_VERSION_CHECK="1",
-               # Only the native kernel (the grader's own Python): no kernelspec from elsewhere.
-               JUPYTER_DATA_DIR=str(tmp_path_factory.mktemp("jupyter")), JUPYTER_PATH="")
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONNOUSERSITE="1",
+        MIND_THE_GAP_KIT_SITE=sysconfig.get_paths()["purelib"],
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        # Only the native kernel (the grader's own Python): no kernelspec from elsewhere.
+        JUPYTER_DATA_DIR=str(tmp_path_factory.mktemp("jupyter")),
+        JUPYTER_PATH="",
+    )
     seconds = {}
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f"otter-{key}.lock", "w") as lock:
@@ -233,21 +295,55 @@ def otter(tmp_path_factory):
         if not (venv / "complete").is_file():
             start = time.perf_counter()
             shutil.rmtree(venv, ignore_errors=True)
-            run_checked([base, "-m", "venv", str(venv)], env=env, cwd=venv.parent, timeout=300, what="python -m venv")
-            site = Path(run_checked([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             env=env, cwd=venv.parent, timeout=60, what="locating site-packages").stdout.strip())
+            run_checked(
+                [base, "-m", "venv", str(venv)],
+                env=env,
+                cwd=venv.parent,
+                timeout=300,
+                what="python -m venv",
+            )
+            site = Path(
+                run_checked(
+                    [
+                        str(python),
+                        "-c",
+                        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                    ],
+                    env=env,
+                    cwd=venv.parent,
+                    timeout=60,
+                    what="locating site-packages",
+                ).stdout.strip()
+            )
             (site / "mind_the_gap_kit.pth").write_text(
                 "import os, site; os.environ.get('MIND_THE_GAP_KIT_SITE') and "
-                "site.addsitedir(os.environ['MIND_THE_GAP_KIT_SITE'])\n")
-            run_checked([str(python), "-m", "pip", "install", "--quiet", OTTER], env=env, cwd=venv.parent,
-                 timeout=1200, what=f"pip install {OTTER}")
+                "site.addsitedir(os.environ['MIND_THE_GAP_KIT_SITE'])\n"
+            )
+            run_checked(
+                [str(python), "-m", "pip", "install", "--quiet", OTTER],
+                env=env,
+                cwd=venv.parent,
+                timeout=1200,
+                what=f"pip install {OTTER}",
+            )
             (venv / "complete").write_text(OTTER)
             seconds["build the grader's environment"] = time.perf_counter() - start
-    probe = run_checked([str(python), "-c", "import otter, helpers, jupyter_client.kernelspec as k; "
-                  "print(k.KernelSpecManager().get_kernel_spec('python3').argv[0]); print(helpers.__file__)"],
-                 env=env, cwd=venv.parent, timeout=300, what="importing otter and helpers").stdout.split()
+    probe = run_checked(
+        [
+            str(python),
+            "-c",
+            "import otter, helpers, jupyter_client.kernelspec as k; "
+            "print(k.KernelSpecManager().get_kernel_spec('python3').argv[0]); print(helpers.__file__)",
+        ],
+        env=env,
+        cwd=venv.parent,
+        timeout=300,
+        what="importing otter and helpers",
+    ).stdout.split()
     assert Path(probe[0]) == python, f"the grading kernel would run {probe[0]}, not {python}"
-    assert Path(probe[1]).resolve().is_relative_to(REPO), f"helpers comes from {probe[1]}, not this kit"
+    assert Path(probe[1]).resolve().is_relative_to(REPO), (
+        f"helpers comes from {probe[1]}, not this kit"
+    )
     yield SimpleNamespace(venv=venv, python=python, env=env, seconds=seconds)
     print("otter timings (s):", {k: round(v, 1) for k, v in seconds.items()})
 
@@ -287,31 +383,62 @@ def otter_assign(otter, notebooks: dict, root: Path) -> dict[str, SimpleNamespac
         masters[name].parent.mkdir(parents=True)
         nbformat.write(make_assignment(nb, name), masters[name])
     (root / "assign.py").write_text(_ASSIGN)
-    out = run_checked([str(otter.python), str(root / "assign.py"), *map(str, masters.values())],
-                      env=otter.env, cwd=root, timeout=600, what="otter assign")
+    out = run_checked(
+        [str(otter.python), str(root / "assign.py"), *map(str, masters.values())],
+        env=otter.env,
+        cwd=root,
+        timeout=600,
+        what="otter assign",
+    )
     seconds = json.loads(out.stdout.strip().splitlines()[-1])
     built = {}
     for name, master in masters.items():
         otter.seconds[f"otter assign {name}"] = seconds[str(master)]
         dist = master.parent / "dist"
-        built[name] = SimpleNamespace(autograder=next((dist / "autograder").glob("*.zip")),
-                                      student=dist / "student" / f"{name}.ipynb")
+        built[name] = SimpleNamespace(
+            autograder=next((dist / "autograder").glob("*.zip")),
+            student=dist / "student" / f"{name}.ipynb",
+        )
     return built
 
 
-def otterrun_checked(otter, assignment, submission: Path, label: str) -> tuple[dict, nbformat.NotebookNode]:
+def otterrun_checked(
+    otter, assignment, submission: Path, label: str
+) -> tuple[dict, nbformat.NotebookNode]:
     """Grade one submission with ``otter run`` (no Docker): its scores and the executed notebook."""
     workdir = submission.parent / f"graded-{label}"
     workdir.mkdir()
     start = time.perf_counter()
-    run_checked([str(otter.venv / "bin" / "otter"), "run", "--pickle-results", "-o", str(workdir), "-a",
-          str(assignment.autograder), str(submission)], env=otter.env, cwd=workdir, timeout=1800,
-         what=f"otter run ({label})")
+    run_checked(
+        [
+            str(otter.venv / "bin" / "otter"),
+            "run",
+            "--pickle-results",
+            "-o",
+            str(workdir),
+            "-a",
+            str(assignment.autograder),
+            str(submission),
+        ],
+        env=otter.env,
+        cwd=workdir,
+        timeout=1800,
+        what=f"otter run ({label})",
+    )
     otter.seconds[f"otter run {submission.stem} ({label})"] = time.perf_counter() - start
     (workdir / "results.py").write_text(_RESULTS)
-    out = run_checked([str(otter.python), str(workdir / "results.py"), str(workdir / "results.pkl"),
-                str(workdir / "executed.ipynb")], env=otter.env, cwd=workdir, timeout=300,
-               what="reading otter's results")
+    out = run_checked(
+        [
+            str(otter.python),
+            str(workdir / "results.py"),
+            str(workdir / "results.pkl"),
+            str(workdir / "executed.ipynb"),
+        ],
+        env=otter.env,
+        cwd=workdir,
+        timeout=300,
+        what="reading otter's results",
+    )
     scores = json.loads(out.stdout.strip().splitlines()[-1])
     graded = json.loads((workdir / "results.json").read_text())
     assert graded["tests"], graded
@@ -319,20 +446,31 @@ def otterrun_checked(otter, assignment, submission: Path, label: str) -> tuple[d
 
 
 def _errors(nb):
-    return [(c.source[:80], o.get("ename")) for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return [
+        (c.source[:80], o.get("ename"))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
 
 
 def _verdicts(nb):
-    return [" ".join(o.get("data", {}).get("text/html", "") for o in c.get("outputs", []))
-            for c in nb.cells if "check" in c.metadata.get("tags", [])]
+    return [
+        " ".join(o.get("data", {}).get("text/html", "") for o in c.get("outputs", []))
+        for c in nb.cells
+        if "check" in c.metadata.get("tags", [])
+    ]
 
 
 @pytest.fixture(scope="module")
 def built(otter, tmp_path_factory):
     """Every scenario's assignment, built once by ``otter assign``: ``{notebook stem: paths}``."""
-    return otter_assign(otter, {path.stem: nbformat.read(path, as_version=4) for path in SCENARIOS},
-                        tmp_path_factory.mktemp("assignments"))
+    return otter_assign(
+        otter,
+        {path.stem: nbformat.read(path, as_version=4) for path in SCENARIOS},
+        tmp_path_factory.mktemp("assignments"),
+    )
 
 
 @pytest.mark.slow
@@ -340,10 +478,16 @@ def test_otter_builds_every_assignment(built):
     for path in SCENARIOS:
         nb = nbformat.read(path, as_version=4)
         student = nbformat.read(built[path.stem].student, as_version=4)
-        assert solution_leaks(nb, student) == set(), f"{path.name}: solution code in otter's student notebook"
+        assert solution_leaks(nb, student) == set(), (
+            f"{path.name}: solution code in otter's student notebook"
+        )
         found = find_exercises(nb)
         with zipfile.ZipFile(built[path.stem].autograder) as archive:
-            tests = {Path(n).stem: archive.read(n).decode() for n in archive.namelist() if n.startswith("tests/")}
+            tests = {
+                Path(n).stem: archive.read(n).decode()
+                for n in archive.namelist()
+                if n.startswith("tests/")
+            }
         assert sorted(tests) == [f"exercise_{e.number}" for e in found]
         for exercise in found:
             assert exercise.call in tests[f"exercise_{exercise.number}"]
@@ -368,8 +512,9 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     points = {e.number: exercises(e.scenario)[e.number].points for e in found}
     # The untouched student notebook is `make student`'s version, code cell for code cell.
     student = nbformat.read(assignment.student, as_version=4)
-    assert ([c.source for c in student.cells if c.cell_type == "code"]
-            == [c.source for c in make_student(nb).cells if c.cell_type == "code"])
+    assert [c.source for c in student.cells if c.cell_type == "code"] == [
+        c.source for c in make_student(nb).cells if c.cell_type == "code"
+    ]
 
     solved = {e.number for e in found if e.number % 2 == 1}
     answers = [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
@@ -382,7 +527,9 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     nbformat.write(student, submission)
 
     scores, executed = otterrun_checked(otter, assignment, submission, "odd solved")
-    assert scores["scores"] == {f"exercise_{k}": (p if k in solved else 0) for k, p in points.items()}, scores
+    assert scores["scores"] == {
+        f"exercise_{k}": (p if k in solved else 0) for k, p in points.items()
+    }, scores
     assert scores["total"] == sum(points[k] for k in solved)
     assert scores["possible"] == sum(points.values())
     assert _errors(executed) == [], "a notebook with untouched exercises must run to the end"
@@ -390,5 +537,8 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     assert len(verdicts) == len(found), verdicts
     for exercise, verdict in zip(found, verdicts):
         right = exercise.number in solved
-        assert ("correct" in verdict and "not yet" not in verdict) == right, (exercise.number, verdict)
+        assert ("correct" in verdict and "not yet" not in verdict) == right, (
+            exercise.number,
+            verdict,
+        )
         assert ("not yet" in verdict) == (not right), (exercise.number, verdict)

@@ -3,13 +3,20 @@
 Scenario 04's own functions are tested in tests/test_resnet.py.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from helpers import memory
-from helpers.batchnorm import (batch_statistics, batchnorm_layers, compare_statistics, fingerprint,
-                               predict_with_batch_statistics, recalibrate_batchnorm, travelled, updates_needed)
+from helpers.batchnorm import (
+    batch_statistics,
+    batchnorm_layers,
+    compare_statistics,
+    fingerprint,
+    predict_with_batch_statistics,
+    recalibrate_batchnorm,
+    travelled,
+    updates_needed,
+)
 from helpers.memory import large_buffers_mapped, release_memory
 
 EPS = 1e-3  # Keras's BatchNormalization epsilon
@@ -18,27 +25,37 @@ EPS = 1e-3  # Keras's BatchNormalization epsilon
 @pytest.fixture
 def data():
     rng = np.random.default_rng(1)
-    x = (rng.normal(size=(50, 4)) * [1.0, 3.0, 0.5, 10.0] + [2.0, -1.0, 0.0, 40.0]).astype("float32")
+    x = (rng.normal(size=(50, 4)) * [1.0, 3.0, 0.5, 10.0] + [2.0, -1.0, 0.0, 40.0]).astype(
+        "float32"
+    )
     y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=50)]
     return x, y
 
 
 def two_bn_model(keras, *, dropout=0.0, momentum=0.99):
     """Input -> BN -> Dense -> [Dropout] -> nested(BN -> Dense softmax): functional with a nested model."""
-    inner = keras.Sequential([keras.Input((6,)), keras.layers.BatchNormalization(momentum=momentum, name="bn2"),
-                              keras.layers.Dense(3, activation="softmax", name="out")], name="inner")
+    inner = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.BatchNormalization(momentum=momentum, name="bn2"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        name="inner",
+    )
     inputs = keras.Input((4,))
     h = keras.layers.BatchNormalization(momentum=momentum, name="bn1")(inputs)
     h = keras.layers.Dense(6, name="hidden")(h)
     if dropout:
         h = keras.layers.Dropout(dropout, name="drop")(h)
     model = keras.Model(inputs, inner(h), name="two_bn")
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
 def test_travelled_and_updates_needed():
-    assert travelled(0.99, 5) == pytest.approx(1 - 0.99 ** 5)
+    assert travelled(0.99, 5) == pytest.approx(1 - 0.99**5)
     assert travelled(0.99, 0) == 0.0
     assert updates_needed(0.99) == 459 and travelled(0.99, 459) >= 0.99 > travelled(0.99, 458)
     assert updates_needed(0.5, 0.75) == 2 and updates_needed(0.0) == 1
@@ -56,15 +73,21 @@ def test_travelled_and_updates_needed():
 def test_recalibration_changes_only_moving_statistics(keras, data):
     x, y = data
     model = two_bn_model(keras, dropout=0.5)
-    model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # optimizer, metrics and dropout seed state exist
+    model.fit(
+        x, y, epochs=2, batch_size=16, verbose=0
+    )  # optimizer, metrics and dropout seed state exist
     before = fingerprint(model)
     metrics_before = [v.numpy().copy() for v in model.metrics_variables]
     recalibrate_batchnorm(model, x, batch_size=16)
     after = fingerprint(model)
     changed = {path for path in before if before[path] != after[path]}
-    assert changed == {f"{bn}/{stat}" for bn in ("bn1", "inner/bn2") for stat in ("moving_mean", "moving_variance")}
+    assert changed == {
+        f"{bn}/{stat}" for bn in ("bn1", "inner/bn2") for stat in ("moving_mean", "moving_variance")
+    }
     assert any("seed_generator" in path for path in before)  # the dropout state was watched too
-    assert all(np.array_equal(a, v.numpy()) for a, v in zip(metrics_before, model.metrics_variables))
+    assert all(
+        np.array_equal(a, v.numpy()) for a, v in zip(metrics_before, model.metrics_variables)
+    )
     # Settings and the patched `call` are put back.
     for layer in batchnorm_layers(model):
         assert layer.momentum == 0.99 and "call" not in vars(layer)
@@ -75,7 +98,9 @@ def test_recalibration_matches_exact_population_statistics(keras, data):
     model = two_bn_model(keras)
     model.fit(x, y, epochs=3, batch_size=16, verbose=0)
     bn1, bn2 = (model.get_layer("bn1"), model.get_layer("inner").get_layer("bn2"))
-    bn1.moving_variance.assign(np.full(4, np.inf, "float32"))  # broken statistics are replaced, not mixed in
+    bn1.moving_variance.assign(
+        np.full(4, np.inf, "float32")
+    )  # broken statistics are replaced, not mixed in
     recalibrate_batchnorm(model, x, batch_size=8)  # 50 = 6 batches of 8 + one of 2
     # The first layer sees the raw inputs: its statistics are those of all of x.
     np.testing.assert_allclose(bn1.moving_mean.numpy(), x.mean(axis=0), rtol=1e-5)
@@ -85,7 +110,7 @@ def test_recalibration_matches_exact_population_statistics(keras, data):
     kernel, bias = (w.numpy() for w in model.get_layer("hidden").weights)
     features = []
     for start in range(0, len(x), 8):
-        xb = x[start:start + 8].astype("float64")
+        xb = x[start : start + 8].astype("float64")
         normalised = (xb - xb.mean(axis=0)) / np.sqrt(xb.var(axis=0) + EPS) * gamma + beta
         features.append(normalised @ kernel + bias)
     features = np.concatenate(features)
@@ -121,8 +146,13 @@ def test_compare_statistics_measures_the_distance_travelled(keras, data):
     # BN straight on the inputs: every step sees the same batch statistics, so after
     # N updates the moving values are exactly 1 - m**N of the way from (0, 1).
     x, y = data
-    model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(momentum=0.9),
-                              keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.BatchNormalization(momentum=0.9),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     model.fit(x, y, epochs=7, batch_size=len(x), verbose=0)
     row = compare_statistics(model, x)[0]
@@ -185,7 +215,9 @@ def test_memory_helpers_change_no_number(keras, data, monkeypatch):
         assert tuned == glibc
         np.testing.assert_array_equal(np.asarray(model(x, training=True)), expected)
     assert release_memory() == glibc
-    monkeypatch.setattr(memory, "_glibc", lambda: None)  # macOS, Windows, musl: collect garbage only
+    monkeypatch.setattr(
+        memory, "_glibc", lambda: None
+    )  # macOS, Windows, musl: collect garbage only
     with large_buffers_mapped() as tuned:
         assert tuned is False
     assert release_memory() is False

@@ -43,8 +43,16 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCENARIO = REPO / "notebooks" / "01_checkpoint_mismatch.ipynb"
 EXPLORER_TAG = "explorer"
 # JupyterLab settings for a quiet, deterministic page: no news toast, every cell in the DOM.
@@ -53,7 +61,7 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
 
-SYNTHETIC_EXPLORER = '''\
+SYNTHETIC_EXPLORER = """\
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from types import SimpleNamespace
@@ -69,22 +77,27 @@ def line(slope, progress=None):
 
 explorer = Explorer(line, {"slope": widgets.FloatSlider(value=1.0, min=-3, max=3, step=0.5,
                                                         description="slope")}, title="Slope")
-explorer'''
+explorer"""
 
 
 # --------------------------------------------------------------------------- set-up
+
 
 @pytest.fixture(scope="module")
 def chromium():
     """Skip, saying exactly what is missing, when the browser or its driver is absent."""
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is missing: {CHROMIUM} not found. The browser test drives Debian's "
-                    "Chromium through Playwright (no browser download); install it with "
-                    "`apt-get install chromium` (as root; `.ci/run` does this)")
+        pytest.skip(
+            f"Chromium is missing: {CHROMIUM} not found. The browser test drives Debian's "
+            "Chromium through Playwright (no browser download); install it with "
+            "`apt-get install chromium` (as root; `.ci/run` does this)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("Playwright for Python is missing: `pip install -r requirements.txt` installs it")
+        pytest.skip(
+            "Playwright for Python is missing: `pip install -r requirements.txt` installs it"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -108,21 +121,41 @@ def lab(chromium, tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_DATA_DIR": str(base / "data"),
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "MPLBACKEND": "Agg",
+    }
     log = (base / "jupyterlab.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
-         f"--ServerApp.root_dir={root}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with code {process.returncode}:\n"
-                            f"{(base / 'jupyterlab.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"JupyterLab exited with code {process.returncode}:\n"
+                    f"{(base / 'jupyterlab.log').read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
                     if answer.status == 200:
@@ -130,8 +163,10 @@ def lab(chromium, tmp_path_factory):
             except OSError:
                 pass
             if time.perf_counter() - start > 120:
-                pytest.fail("JupyterLab did not answer within 120 s:\n"
-                            f"{(base / 'jupyterlab.log').read_text()[-3000:]}")
+                pytest.fail(
+                    "JupyterLab did not answer within 120 s:\n"
+                    f"{(base / 'jupyterlab.log').read_text()[-3000:]}"
+                )
             time.sleep(0.25)
         print(f"\nJupyterLab answered after {time.perf_counter() - start:.1f} s")
         yield SimpleNamespace(url=url, token=token, root=root, log=base / "jupyterlab.log")
@@ -156,15 +191,21 @@ def _scope(source: str) -> tuple[set[str], set[str]]:
     Uses Python's own scoping rules (``symtable``), so a function's parameters
     and locals are not mistaken for names the cell needs.
     """
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    code = "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
     top = symtable.symtable(code, "<cell>", "exec")
     defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
     needed, tables = set(), [top]
     while tables:
         table = tables.pop()
         tables += table.get_children()
-        needed |= {s.get_name() for s in table.get_symbols() if s.is_referenced()
-                   and (s.is_global() if table is not top else not (s.is_assigned() or s.is_imported()))}
+        needed |= {
+            s.get_name()
+            for s in table.get_symbols()
+            if s.is_referenced()
+            and (s.is_global() if table is not top else not (s.is_assigned() or s.is_imported()))
+        }
     return defined, needed - defined - _PREDEFINED
 
 
@@ -176,9 +217,13 @@ def explorer_cells(nb, name: str = "the notebook") -> list[int]:
     defining the names it uses, found backwards through the notebook. If a
     name cannot be traced (a star import, a magic), every cell above it runs.
     """
-    tagged = [i for i, c in enumerate(nb.cells) if EXPLORER_TAG in c.get("metadata", {}).get("tags", [])]
-    assert tagged, (f"{name}: no cell is tagged `{EXPLORER_TAG}`; tag the cell that displays the "
-                    "explorer so the browser test can find it")
+    tagged = [
+        i for i, c in enumerate(nb.cells) if EXPLORER_TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    assert tagged, (
+        f"{name}: no cell is tagged `{EXPLORER_TAG}`; tag the cell that displays the "
+        "explorer so the browser test can find it"
+    )
     code = [i for i in range(tagged[0]) if nb.cells[i].cell_type == "code"]
     everything = [*code, tagged[0]]
     try:
@@ -204,13 +249,17 @@ def _explorer_copy(nb, dest: Path) -> Path:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nbformat.write(nb, dest)
     return dest
 
 
 # --------------------------------------------------------------------------- driving the page
+
 
 def _run_all_cells(page, timeout_s: float):
     """Wait for the kernel, then Run → Run All Cells, failing fast if a cell raises."""
@@ -219,7 +268,9 @@ def _run_all_cells(page, timeout_s: float):
     # The status bar's "<kernel> | Idle" is the reliable signal: the toolbar's execution
     # indicator already says "idle" while the kernel is still initializing, and a Run All
     # issued then is silently dropped.
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(timeout=90_000)
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(
+        timeout=90_000
+    )
     prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
     for attempt in range(2):
         # Clicking a cell makes this notebook the current widget, which menu commands act on.
@@ -227,9 +278,11 @@ def _run_all_cells(page, timeout_s: float):
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         try:  # started: some prompt reads [*] or [n]
-            page.wait_for_function("""() => [...document.querySelectorAll(
+            page.wait_for_function(
+                """() => [...document.querySelectorAll(
                 '.jp-Notebook .jp-CodeCell .jp-InputPrompt')].some(p => /\\[[*0-9]/.test(p.textContent))""",
-                                   timeout=15_000)
+                timeout=15_000,
+            )
             break
         except PlaywrightTimeout:
             if attempt:
@@ -252,7 +305,9 @@ def _press_run(explorer, button, timeout_s: float) -> tuple[str, str, float]:
     """Click Run and wait for a *new* picture; return its src, the status text and the seconds."""
     output = explorer.locator(".widget-output").last
     status = explorer.locator(".widget-html:has(+ .widget-output) .widget-html-content").last
-    output.locator("img").evaluate_all("imgs => imgs.forEach(i => i.setAttribute('data-seen', '1'))")
+    output.locator("img").evaluate_all(
+        "imgs => imgs.forEach(i => i.setAttribute('data-seen', '1'))"
+    )
     fresh = output.locator("img:not([data-seen])")
     start = time.perf_counter()
     button.click()
@@ -280,8 +335,15 @@ def _move_first_slider(explorer) -> tuple[str, str]:
     return before, after
 
 
-def _drive(chromium, lab, notebook: Path, *, cells_timeout_s: float, run_timeout_s: float,
-           same_settings_check: bool):
+def _drive(
+    chromium,
+    lab,
+    notebook: Path,
+    *,
+    cells_timeout_s: float,
+    run_timeout_s: float,
+    same_settings_check: bool,
+):
     page = chromium.new_page(viewport={"width": 1280, "height": 1000})
     shot = ARTIFACTS / f"browser-{notebook.stem}.png"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -294,12 +356,16 @@ def _drive(chromium, lab, notebook: Path, *, cells_timeout_s: float, run_timeout
         first, _, timings["Run (defaults)"] = _press_run(explorer, button, run_timeout_s)
         if same_settings_check:
             again, _, timings["Run (same settings)"] = _press_run(explorer, button, run_timeout_s)
-            assert again == first, "same settings, different picture: the comparison below would mean nothing"
+            assert again == first, (
+                "same settings, different picture: the comparison below would mean nothing"
+            )
         slider = _move_first_slider(explorer)
         # A person's pause before pressing Run. ipywidgets throttles a widget's state updates
         # (one in flight per widget, later ones buffered until the kernel answers) but not
         # button clicks, so an instant click can overtake the slider's new value.
-        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(timeout=30_000)
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(
+            timeout=30_000
+        )
         page.wait_for_timeout(500)
         second, status, timings["Run (slider moved)"] = _press_run(explorer, button, run_timeout_s)
         explorer.scroll_into_view_if_needed()
@@ -309,8 +375,11 @@ def _drive(chromium, lab, notebook: Path, *, cells_timeout_s: float, run_timeout
         raise
     finally:
         page.close()
-    print(f"{notebook.name}: slider {slider[0]} -> {slider[1]}; "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + f"; screenshot {shot}")
+    print(
+        f"{notebook.name}: slider {slider[0]} -> {slider[1]}; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + f"; screenshot {shot}"
+    )
     assert first.startswith("data:image/png") and second.startswith("data:image/png")
     assert second != first, "the plot did not change after the slider moved and Run was pressed"
     return slider, status
@@ -318,13 +387,17 @@ def _drive(chromium, lab, notebook: Path, *, cells_timeout_s: float, run_timeout
 
 # --------------------------------------------------------------------------- the tests
 
+
 def test_purpose_built_explorer(chromium, lab):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("A line whose slope is a slider value."),
-                nbformat.v4.new_code_cell(SYNTHETIC_EXPLORER, metadata={"tags": [EXPLORER_TAG]})]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("A line whose slope is a slider value."),
+        nbformat.v4.new_code_cell(SYNTHETIC_EXPLORER, metadata={"tags": [EXPLORER_TAG]}),
+    ]
     path = _explorer_copy(nb, lab.root / "explorer_smoke.ipynb")
-    (_, moved), status = _drive(chromium, lab, path, cells_timeout_s=60, run_timeout_s=30,
-                                same_settings_check=True)
+    (_, moved), status = _drive(
+        chromium, lab, path, cells_timeout_s=60, run_timeout_s=30, same_settings_check=True
+    )
     # The kernel received the new value: the function's own summary echoes it.
     assert status.endswith(f"slope = {float(moved):g}"), status
 

@@ -22,15 +22,23 @@ def data():
 def probed(data):
     """The post's settings, short, with the probe and a val_loss checkpoint on the training data."""
     x, y = data
-    return ck.train_checkpointed(x, y, epochs=12, seed=0, probe=True, monitor=("loss", "val_loss"),
-                                 validation_data=(x, y))
+    return ck.train_checkpointed(
+        x, y, epochs=12, seed=0, probe=True, monitor=("loss", "val_loss"), validation_data=(x, y)
+    )
 
 
 @pytest.fixture(scope="module")
 def no_dropout(data):
     x, y = data
-    return ck.train_checkpointed(x, y, dropout=(0, 0), epochs=10, seed=0, validation_data=(x, y),
-                                 monitor=("loss", "val_loss"))
+    return ck.train_checkpointed(
+        x,
+        y,
+        dropout=(0, 0),
+        epochs=10,
+        seed=0,
+        validation_data=(x, y),
+        monitor=("loss", "val_loss"),
+    )
 
 
 def test_post_data_are_one_picture_with_two_labels(data):
@@ -42,12 +50,15 @@ def test_post_data_are_one_picture_with_two_labels(data):
     assert y_train.argmax(1).tolist() == [1, 2] and y_test.argmax(1).tolist() == [0, 2]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(monitor="acc"), r"invalid `monitor`: 'acc'"),
-    (dict(monitor="val_loss"), r"needs `validation_data"),
-    (dict(epochs=0), r"invalid `epochs`: 0"),
-    (dict(dropout=(0.2,)), r"invalid `dropout`"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(monitor="acc"), r"invalid `monitor`: 'acc'"),
+        (dict(monitor="val_loss"), r"needs `validation_data"),
+        (dict(epochs=0), r"invalid `epochs`: 0"),
+        (dict(dropout=(0.2,)), r"invalid `dropout`"),
+    ],
+)
 def test_bad_settings_are_refused_before_training(data, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ck.train_checkpointed(*data, **kwargs)
@@ -68,7 +79,9 @@ def test_files_go_to_scratch_and_are_named_by_the_one_based_epoch(probed):
     assert probed.best_logged("loss") == min(losses)
     rows = probed.listing("loss")
     assert rows.column("progress bar")[-1] == f"Epoch {probed.best_epoch('loss')}/12"
-    assert rows.column("the post's Keras would write")[-1].startswith(f"{probed.best_epoch('loss') - 1}_")
+    assert rows.column("the post's Keras would write")[-1].startswith(
+        f"{probed.best_epoch('loss') - 1}_"
+    )
 
 
 def test_gap_parts_add_up_and_after_is_the_files_evaluate(probed, data):
@@ -111,7 +124,9 @@ def test_without_dropout_the_logged_loss_is_one_epoch_behind(no_dropout, data):
 
 def test_val_loss_checkpoint_evaluates_exactly(probed, no_dropout, data):
     for run in (probed, no_dropout):
-        assert run.evaluate_best(*data, monitor="val_loss") == pytest.approx(min(run.history["val_loss"]), abs=1e-6)
+        assert run.evaluate_best(*data, monitor="val_loss") == pytest.approx(
+            min(run.history["val_loss"]), abs=1e-6
+        )
 
 
 def test_validation_and_probe_do_not_change_training(probed, data):
@@ -157,7 +172,10 @@ def test_explore_returns_figure_summary_and_values():
     assert result.figure.axes and "evaluate() of that checkpoint" in result.summary
     assert result.run.epochs == 6 and "val_loss" not in result.run.history
     v = result.values
-    assert v["gap"] == v["best_logged"] - v["evaluated"] and f"{HEADER}: {v['gap']:+.4f}" in result.summary
+    assert (
+        v["gap"] == v["best_logged"] - v["evaluated"]
+        and f"{HEADER}: {v['gap']:+.4f}" in result.summary
+    )
     assert v["best_epoch"] == result.run.best_epoch() and v["files"] == len(result.run.files())
     fixed = ck.explore(epochs=6, monitor="val_loss", dropout_1=0.0, dropout_2=0.0)
     assert f"{HEADER}: +0.0000" in fixed.summary or f"{HEADER}: -0.0000" in fixed.summary
@@ -189,13 +207,17 @@ def test_mismatch_for_most_seeds_and_the_fix_exact():
 
 # --------------------------------------------------------------------------- new names and checks
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(batch_size=0), r"invalid `batch_size`: 0"),
-    (dict(shuffle="no"), r"invalid `shuffle`: 'no'"),
-    (dict(seed=-1), r"invalid `seed`: -1"),
-    (dict(epochs=True), r"invalid `epochs`: True"),
-    (dict(dropout=(0.2, 1.0)), r"invalid `dropout_2`: 1.0"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(batch_size=0), r"invalid `batch_size`: 0"),
+        (dict(shuffle="no"), r"invalid `shuffle`: 'no'"),
+        (dict(seed=-1), r"invalid `seed`: -1"),
+        (dict(epochs=True), r"invalid `epochs`: True"),
+        (dict(dropout=(0.2, 1.0)), r"invalid `dropout_2`: 1.0"),
+    ],
+)
 def test_more_bad_settings_are_refused_through_helpers_checks(data, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ck.train_checkpointed(*data, **kwargs)
@@ -203,7 +225,9 @@ def test_more_bad_settings_are_refused_through_helpers_checks(data, kwargs, mess
 
 def test_monitor_key_and_epoch_are_checked(probed, data):
     assert probed.monitor_key() == "loss" and probed.monitor_key("val_loss") == "val_loss"
-    with pytest.raises(ValueError, match=r"invalid `monitor`: 'acc'; expected one of \('loss', 'val_loss'\)"):
+    with pytest.raises(
+        ValueError, match=r"invalid `monitor`: 'acc'; expected one of \('loss', 'val_loss'\)"
+    ):
         probed.files("acc")
     with pytest.raises(ValueError, match=r"invalid `epoch`: 13; expected an int from 0 to 12"):
         probed.evaluate_epoch(13, *data)
@@ -241,14 +265,17 @@ def test_plot_checkpoint_run_labels_everything(probed, data):
         plt.close(fig)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(epochs=0), r"invalid `epochs`: 0; expected an int >= 1, e.g. 50"),
-    (dict(dropout_1=1.0), r"invalid `dropout_1`: 1.0"),
-    (dict(dropout_2=-0.1), r"invalid `dropout_2`: -0.1"),
-    (dict(monitor="acc"), r"invalid `monitor`: 'acc'"),
-    (dict(shuffle="yes"), r"invalid `shuffle`: 'yes'"),
-    (dict(seed=2.5), r"invalid `seed`: 2.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(epochs=0), r"invalid `epochs`: 0; expected an int >= 1, e.g. 50"),
+        (dict(dropout_1=1.0), r"invalid `dropout_1`: 1.0"),
+        (dict(dropout_2=-0.1), r"invalid `dropout_2`: -0.1"),
+        (dict(monitor="acc"), r"invalid `monitor`: 'acc'"),
+        (dict(shuffle="yes"), r"invalid `shuffle`: 'yes'"),
+        (dict(seed=2.5), r"invalid `seed`: 2.5"),
+    ],
+)
 def test_explore_refuses_bad_input_before_training(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ck.explore(**kwargs)
@@ -260,7 +287,8 @@ def test_explorer_starts_from_explores_defaults():
     ex = ck.explorer()
     signature = inspect.signature(ck.explore).parameters
     assert {k: c.value for k, c in ex.controls.items()} == {
-        k: p.default for k, p in signature.items() if k != "progress"}
+        k: p.default for k, p in signature.items() if k != "progress"
+    }
     assert ck.explorer(seed=3, monitor="val_loss").values()["monitor"] == "val_loss"
     with pytest.raises(ValueError, match=r"invalid `monitor`: 'acc'"):
         ck.explorer(monitor="acc")
@@ -271,6 +299,7 @@ def test_explorer_starts_from_explores_defaults():
 
 # --------------------------------------------------------------------------- exercises
 
+
 def plain_post_run(seed, dropout=(0.2, 0.15)):
     """What a student writes: section 1's plain Keras with another seed or Dropout rates."""
     import keras
@@ -280,7 +309,9 @@ def plain_post_run(seed, dropout=(0.2, 0.15)):
     model = build_checkpoint_mlp(dropout=dropout, compile=False)
     model.compile(loss="categorical_crossentropy", optimizer="sgd")
     path = str(scratch_dir() / f"exercise-{seed}-{dropout}.weights.h5")
-    mcp = keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True, save_weights_only=True)
+    mcp = keras.callbacks.ModelCheckpoint(
+        path, monitor="loss", save_best_only=True, save_weights_only=True
+    )
     hist = model.fit(x, y, batch_size=32, epochs=50, callbacks=[mcp], verbose=0)
     model.load_weights(path)
     return np.array(hist.history["loss"]), model.evaluate(x, y, verbose=0)
@@ -330,9 +361,17 @@ def test_exercise_4_is_the_floor_for_three_labels():
 def test_hints_name_a_method_never_the_value(no_dropout_21):
     table = exercises("checkpoint")
     assert sorted(table) == [1, 2, 3, 4]
-    values = {1: table[1].expected(run=no_dropout_21), 2: table[2].expected(),
-              3: table[3].expected(), 4: table[4].expected()}
+    values = {
+        1: table[1].expected(run=no_dropout_21),
+        2: table[2].expected(),
+        3: table[3].expected(),
+        4: table[4].expected(),
+    }
     for number, exercise in table.items():
         assert exercise.name == f"Exercise {number}" and exercise.points == 1
-        shown = {f"{values[number]:.3f}", f"{values[number]:.2f}"} if number != 3 else {f" {values[3]} "}
+        shown = (
+            {f"{values[number]:.3f}", f"{values[number]:.2f}"}
+            if number != 3
+            else {f" {values[3]} "}
+        )
         assert not any(s in exercise.hint for s in shown), (number, exercise.hint)

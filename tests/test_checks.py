@@ -76,6 +76,7 @@ def test_samples_counts_and_compares_nested_structures():
 def test_compiled_names_the_model_and_the_fix():
     class Model:
         name, compiled, loss = "m", False, None
+
     with pytest.raises(ValueError, match=r"model 'm' is not compiled; GapProbe .*model.compile"):
         checks.compiled(Model(), "GapProbe")
 
@@ -113,7 +114,10 @@ def test_every_explorer_has_one_signature_and_one_unknown_knob_error(scenario):
 
     figures = import_module(f"helpers.scenarios.{scenario}.figures")
     parameters = inspect.signature(figures.explorer).parameters
-    assert parameters["run_now"].kind is inspect.Parameter.KEYWORD_ONLY and parameters["run_now"].default is False
+    assert (
+        parameters["run_now"].kind is inspect.Parameter.KEYWORD_ONLY
+        and parameters["run_now"].default is False
+    )
     assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     assert "progress" in inspect.signature(figures.explore).parameters
     with pytest.raises(ValueError, match=r"invalid setting 'not_a_knob'; expected some of \["):

@@ -35,13 +35,16 @@ def test_mnist_train_and_test_are_disjoint():
     assert not any(row.tobytes() in train for row in x_test)
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"source": "internet"}, "unknown MNIST `source`: 'internet'"),
-    ({"n_train": 0}, "invalid `n_train`: 0"),
-    ({"n_train": 5000}, "source='keras'"),
-    ({"n_test": 2.5}, "invalid `n_test`: 2.5"),
-    ({"n_train": True}, "invalid `n_train`: True"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"source": "internet"}, "unknown MNIST `source`: 'internet'"),
+        ({"n_train": 0}, "invalid `n_train`: 0"),
+        ({"n_train": 5000}, "source='keras'"),
+        ({"n_test": 2.5}, "invalid `n_test`: 2.5"),
+        ({"n_train": True}, "invalid `n_train`: True"),
+    ],
+)
 def test_mnist_bad_arguments_name_the_value_and_the_fix(kwargs, fragment):
     with pytest.raises(ValueError, match=None) as err:
         load_mnist(**kwargs)
@@ -81,14 +84,24 @@ def test_corrupt_image_is_detected(data_copy):
 def test_arrays_are_loaded_without_pickle(data_copy):
     # An object array needs pickle; the loader must refuse it rather than run it.
     path = data_copy / "mnist_subset.npz"
-    np.savez(path, x_train=np.array([object()], dtype=object), y_train=np.zeros(1),
-             x_test=np.zeros(1), y_test=np.zeros(1))
+    np.savez(
+        path,
+        x_train=np.array([object()], dtype=object),
+        y_train=np.zeros(1),
+        x_test=np.zeros(1),
+        y_test=np.zeros(1),
+    )
     import hashlib
+
     sums = (data_copy / "SHA256SUMS").read_text().splitlines()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     (data_copy / "SHA256SUMS").write_text(
-        "\n".join(f"{digest}  mnist_subset.npz" if line.endswith("mnist_subset.npz") else line
-                  for line in sums) + "\n")
+        "\n".join(
+            f"{digest}  mnist_subset.npz" if line.endswith("mnist_subset.npz") else line
+            for line in sums
+        )
+        + "\n"
+    )
     with pytest.raises(ValueError, match="allow_pickle"):
         load_mnist()
 
@@ -97,8 +110,16 @@ def test_keras_source_matches_shipped_shapes_and_dtypes(monkeypatch):
     import keras
 
     rng = np.random.default_rng(0)
-    fake = ((rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60000, dtype=np.uint8)),
-            (rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8), rng.integers(0, 10, 10000, dtype=np.uint8)))
+    fake = (
+        (
+            rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8),
+            rng.integers(0, 10, 60000, dtype=np.uint8),
+        ),
+        (
+            rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8),
+            rng.integers(0, 10, 10000, dtype=np.uint8),
+        ),
+    )
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: fake)
     (xk, yk), (xkt, ykt) = load_mnist("keras")
     (xs, ys), (xst, yst) = load_mnist("shipped")
@@ -135,6 +156,10 @@ def test_bn_images_bad_size(size):
 
 
 def test_regeneration_script_documents_itself():
-    out = subprocess.run([sys.executable, str(data_mod.data_dir() / "make_data.py"), "--help"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(data_mod.data_dir() / "make_data.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Regenerate the small real data sets" in out.stdout

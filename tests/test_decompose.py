@@ -12,8 +12,8 @@ from helpers import GapProbe, Table
 from helpers.decompose import decompose_gap, measure_cost
 from helpers.gap import HEADER
 from helpers.gap_decomposition import GapDecomposition
-from helpers.shapley import sequential_parts, shapley_values
 from helpers.modes import evaluate_in_mode
+from helpers.shapley import sequential_parts, shapley_values
 from helpers.waterfall import plot_waterfall
 from tests.conftest import make_tiny, same, snapshot
 
@@ -80,15 +80,22 @@ def test_each_measurement_is_what_it_claims(keras, tiny_data):
     measured = result.measured["loss"]
     assert measured["fit"] == pytest.approx(history.history["loss"][-1], abs=0)
     assert measured["inference"] == pytest.approx(
-        model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"], abs=0)
-    assert measured["training"] == evaluate_in_mode(model, x, y, mode="training", batch_size=8)["loss"]
+        model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"], abs=0
+    )
+    assert (
+        measured["training"] == evaluate_in_mode(model, x, y, mode="training", batch_size=8)["loss"]
+    )
     only_dropout = evaluate_in_mode(model, x, y, mode={"dropout"}, batch_size=8)["loss"]
     only_bn = evaluate_in_mode(model, x, y, mode={"batchnorm"}, batch_size=8)["loss"]
     I, T = measured["inference"], measured["training"]
     assert result.parts["loss"]["dropout"] == pytest.approx(only_dropout - I, abs=1e-12)
     assert result.parts["loss"]["batchnorm"] == pytest.approx(only_bn - I, abs=1e-12)
-    assert result.parts["loss"]["interaction"] == pytest.approx(T - only_dropout - only_bn + I, abs=1e-12)
-    assert result.parts["loss"]["drift"] == pytest.approx(history.history["loss"][-1] - T, abs=1e-12)
+    assert result.parts["loss"]["interaction"] == pytest.approx(
+        T - only_dropout - only_bn + I, abs=1e-12
+    )
+    assert result.parts["loss"]["drift"] == pytest.approx(
+        history.history["loss"][-1] - T, abs=1e-12
+    )
     # Repeatable: the same masks and batch statistics every call.
     assert decompose_gap(model, probe=probe).parts == result.parts
 
@@ -99,8 +106,9 @@ def test_probe_and_history_agree(keras, tiny_data):
     via_probe = decompose_gap(model, probe=probe)
     via_history = decompose_gap(model, x, y, history=history, batch_size=8)
     via_dict = decompose_gap(model, x, y, history=history.history, batch_size=8)
-    via_logs = decompose_gap(model, x, y, history={k: v[-1] for k, v in history.history.items()},
-                             batch_size=8)
+    via_logs = decompose_gap(
+        model, x, y, history={k: v[-1] for k, v in history.history.items()}, batch_size=8
+    )
     assert via_probe.parts == via_history.parts == via_dict.parts == via_logs.parts
 
 
@@ -108,14 +116,19 @@ def test_functional_nested_model_with_sample_weights_and_several_metrics(keras, 
     x, y = tiny_data
     w = np.linspace(0.2, 2.0, len(x)).astype("float32")
     keras.utils.set_random_seed(0)
-    block = keras.Sequential([keras.Input((8,)), keras.layers.BatchNormalization(),
-                              keras.layers.Dropout(0.4)], name="block")
+    block = keras.Sequential(
+        [keras.Input((8,)), keras.layers.BatchNormalization(), keras.layers.Dropout(0.4)],
+        name="block",
+    )
     inputs = keras.Input((5,))
     h = keras.layers.GaussianNoise(0.2)(inputs)
     h = block(keras.layers.Dense(8, activation="relu")(h))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
-    model.compile(optimizer="adam", loss="binary_crossentropy",
-                  metrics=["accuracy", "mse", keras.metrics.AUC(name="auc")])
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=["accuracy", "mse", keras.metrics.AUC(name="auc")],
+    )
     probe = GapProbe(x, y, w, batch_size=8)
     model.fit(x, y, sample_weight=w, batch_size=8, epochs=2, verbose=0, callbacks=[probe])
     before = snapshot(model)
@@ -138,9 +151,16 @@ def test_multi_output_model(keras, tiny_data):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((5,))
     h = keras.layers.Dropout(0.3)(keras.layers.BatchNormalization()(keras.layers.Dense(8)(inputs)))
-    model = keras.Model(inputs, {"a": keras.layers.Dense(1, activation="sigmoid", name="a")(h),
-                                 "b": keras.layers.Dense(1, name="b")(h)})
-    model.compile("adam", loss={"a": "binary_crossentropy", "b": "mse"}, metrics={"a": ["accuracy"]})
+    model = keras.Model(
+        inputs,
+        {
+            "a": keras.layers.Dense(1, activation="sigmoid", name="a")(h),
+            "b": keras.layers.Dense(1, name="b")(h),
+        },
+    )
+    model.compile(
+        "adam", loss={"a": "binary_crossentropy", "b": "mse"}, metrics={"a": ["accuracy"]}
+    )
     history = model.fit(x, {"a": y, "b": y}, batch_size=8, epochs=1, verbose=0)
     result = decompose_gap(model, x, {"a": y, "b": y}, history=history, batch_size=8)
     assert set(result.metrics) == {"loss", "a_loss", "b_loss", "a_accuracy"}
@@ -148,7 +168,8 @@ def test_multi_output_model(keras, tiny_data):
         assert abs(result.residual(m)) < 1e-12
     training = result.measured
     assert training["loss"]["training"] == pytest.approx(
-        training["a_loss"]["training"] + training["b_loss"]["training"], rel=1e-5)
+        training["a_loss"]["training"] + training["b_loss"]["training"], rel=1e-5
+    )
 
 
 def test_other_family_gets_its_own_part(keras, tiny_data):
@@ -158,8 +179,15 @@ def test_other_family_gets_its_own_part(keras, tiny_data):
 
     x, y = tiny_data
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), Scale(),
-                              keras.layers.Dropout(0.3), keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(8, activation="relu"),
+            Scale(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     result = decompose_gap(model, x, y, history=history, batch_size=8)
@@ -176,10 +204,14 @@ def test_other_family_gets_its_own_part(keras, tiny_data):
 
 def test_result_table_sentence_and_html():
     # Made-up measurements, so the expected verdict is known without training.
-    measured = {"loss": {"fit": 0.50, "training": 0.45, "inference": 0.30, "dropout": 0.42},
-                "accuracy": {"fit": 0.9, "training": 0.9, "inference": 0.9, "dropout": 0.9}}
-    parts = {"loss": {"drift": 0.05, "dropout": 0.12, "batchnorm": 0.0, "interaction": 0.03},
-             "accuracy": {"drift": 0.0, "dropout": 0.0, "batchnorm": 0.0, "interaction": 0.0}}
+    measured = {
+        "loss": {"fit": 0.50, "training": 0.45, "inference": 0.30, "dropout": 0.42},
+        "accuracy": {"fit": 0.9, "training": 0.9, "inference": 0.9, "dropout": 0.9},
+    }
+    parts = {
+        "loss": {"drift": 0.05, "dropout": 0.12, "batchnorm": 0.0, "interaction": 0.03},
+        "accuracy": {"drift": 0.0, "dropout": 0.0, "batchnorm": 0.0, "interaction": 0.0},
+    }
     result = GapDecomposition(measured, parts, {"dropout": 1}, passes=2, batch_size=32)
     assert result.gap["loss"] == pytest.approx(0.2)
     assert result.dominant_part("loss") == "dropout"
@@ -194,7 +226,9 @@ def test_result_table_sentence_and_html():
     assert result.wide().columns[:5] == ["metric", "fit", "training", "inference", HEADER]
     page = result._repr_html_()
     assert page.startswith("<table>") and page.count("<li>") == 2
-    with pytest.raises(KeyError, match=r"'acc' was not decomposed; available keys: \['loss', 'accuracy'\]"):
+    with pytest.raises(
+        KeyError, match=r"'acc' was not decomposed; available keys: \['loss', 'accuracy'\]"
+    ):
         result.explain("acc")
 
 
@@ -202,10 +236,15 @@ def test_one_share_definition_whatever_the_signs():
     # Parts that cancel: a share "of the gap" would exceed 1; a share by size never does.
     measured = {"loss": {"fit": 0.40, "training": 0.50, "inference": 0.50}}
     parts = {"loss": {"drift": -0.10, "dropout": 0.30, "batchnorm": -0.20, "interaction": 0.0}}
-    result = GapDecomposition(measured, parts, {"dropout": 1, "batchnorm": 1}, passes=4, batch_size=8)
-    assert result.shares("loss") == pytest.approx({"drift": 1 / 6, "dropout": 0.5, "batchnorm": 1 / 3,
-                                                   "interaction": 0.0})
-    assert result.table.column("share") == [pytest.approx(v) for v in result.shares("loss").values()]
+    result = GapDecomposition(
+        measured, parts, {"dropout": 1, "batchnorm": 1}, passes=4, batch_size=8
+    )
+    assert result.shares("loss") == pytest.approx(
+        {"drift": 1 / 6, "dropout": 0.5, "batchnorm": 1 / 3, "interaction": 0.0}
+    )
+    assert result.table.column("share") == [
+        pytest.approx(v) for v in result.shares("loss").values()
+    ]
     assert "(50% of all parts by size)" in result.explain("loss")
 
 
@@ -216,7 +255,9 @@ def test_waterfall_walks_from_evaluate_to_fit(keras, tiny_data):
     try:
         assert plot_waterfall(result, "loss", ax=ax) is ax
         bars = ax.patches[:7]  # inference, dropout, batchnorm, interaction, training, drift, fit
-        assert len(bars) == 7 and [t.get_text() for t in ax.get_xticklabels()][0].startswith("evaluate()")
+        assert len(bars) == 7 and [t.get_text() for t in ax.get_xticklabels()][0].startswith(
+            "evaluate()"
+        )
         drift = bars[5]
         # the last part ends exactly where fit()'s logged value is
         end = drift.get_y() + drift.get_height()
@@ -232,13 +273,19 @@ def test_clear_errors(keras, tiny_data):
     x, y = tiny_data
     model, history, probe = _fit(keras, tiny_data, dropout=0.5)
     cases = [
-        (dict(model=make_tiny(keras, compile=False), x=x, y=y, history=history),
-         "not compiled.*model.compile"),
+        (
+            dict(model=make_tiny(keras, compile=False), x=x, y=y, history=history),
+            "not compiled.*model.compile",
+        ),
         (dict(x=x, y=y[:-1], history=history, batch_size=8), "`x` has 40 samples but `y` has 39"),
-        (dict(x=x, y=y, history=history, metrics=["auc"]),
-         r"metric 'auc' does not exist for this model; available keys: \['accuracy', 'loss'\]"),
-        (dict(x=x, y=y, history={"loss": [0.5]}, metrics=["accuracy"]),
-         r"history has no value for metric 'accuracy'; it logged \['loss'\]"),
+        (
+            dict(x=x, y=y, history=history, metrics=["auc"]),
+            r"metric 'auc' does not exist for this model; available keys: \['accuracy', 'loss'\]",
+        ),
+        (
+            dict(x=x, y=y, history={"loss": [0.5]}, metrics=["accuracy"]),
+            r"history has no value for metric 'accuracy'; it logged \['loss'\]",
+        ),
         (dict(x=x, y=y, history={"val_loss": [0.5]}), "logged none of the model's metrics"),
         (dict(x=x, y=y), "pass exactly one of `probe=`"),
         (dict(probe=probe, history=history), "pass exactly one of `probe=`"),
@@ -258,7 +305,9 @@ def test_clear_errors(keras, tiny_data):
 
 def test_warnings_for_a_wrong_batch_size_or_a_changed_model(keras, tiny_data):
     x, y = tiny_data
-    model, history, probe = _fit(keras, tiny_data, fresh=True, dropout=0.3)  # fresh: trained again below
+    model, history, probe = _fit(
+        keras, tiny_data, fresh=True, dropout=0.3
+    )  # fresh: trained again below
     steps = "fit\\(\\) ran 5 steps per epoch but 40 samples in batches of 32 make 2"
     with pytest.warns(UserWarning, match=steps):
         decompose_gap(model, x, y, history=history)  # default 32, fit() used 8
@@ -279,16 +328,26 @@ def test_measure_cost_reports_a_ratio_to_one_epoch():
 
 def _three_families(keras, tiny_data):
     """Dense, BatchNorm, a custom training-only layer ("other") and Dropout, trained 2 epochs."""
+
     class Scale(keras.layers.Layer):  # acts only in training mode: family "other"
         def call(self, inputs, training=None):
             return inputs * 1.5 if training else inputs
 
     x, y = tiny_data
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.BatchNormalization(momentum=0.9), Scale(),
-                              keras.layers.Dropout(0.3), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.BatchNormalization(momentum=0.9),
+            Scale(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     return model, history
 
@@ -308,9 +367,13 @@ def test_shapley_with_two_families_costs_no_extra_pass(keras, tiny_data):
     for m in fair.metrics:
         T, I = fair.measured[m]["training"], fair.measured[m]["inference"]
         assert list(fair.parts[m]) == ["drift", "dropout", "batchnorm"]  # no interaction part
-        assert math.fsum(fair.parts[m].values()) - fair.parts[m]["drift"] == pytest.approx(T - I, abs=1e-6)
+        assert math.fsum(fair.parts[m].values()) - fair.parts[m]["drift"] == pytest.approx(
+            T - I, abs=1e-6
+        )
         assert abs(fair.residual(m)) < 1e-6
-        assert fair.parts[m]["drift"] == alone.parts[m]["drift"]  # the same reference: training mode
+        assert (
+            fair.parts[m]["drift"] == alone.parts[m]["drift"]
+        )  # the same reference: training mode
         on, off = alone.switched_on(m), alone.switched_off(m)
         assert on == {f: alone.parts[m][f] for f in ("dropout", "batchnorm")}
         for f in on:  # two families: off alone minus on alone is the interaction, for each
@@ -318,7 +381,12 @@ def test_shapley_with_two_families_costs_no_extra_pass(keras, tiny_data):
             assert fair.parts[m][f] == pytest.approx((on[f] + off[f]) / 2, abs=1e-9)
         assert alone.shapley(m) == {f: fair.parts[m][f] for f in on}  # same subsets measured
     table = fair.attributions("loss")
-    assert table.columns == ["family", "on alone (from inference)", "off alone (from training)", "Shapley"]
+    assert table.columns == [
+        "family",
+        "on alone (from inference)",
+        "off alone (from training)",
+        "Shapley",
+    ]
     assert table.column("family") == ["dropout", "batchnorm"]
 
 
@@ -340,13 +408,19 @@ def test_three_families_shapley_and_alone(keras, tiny_data):
         assert len(values) == 8
         for order in itertools.permutations(families):  # the listing order changes nothing
             assert shapley_values(values, order) == {f: fair.parts[m][f] for f in families}
-        assert _orders_mean(values, families) == pytest.approx({f: fair.parts[m][f] for f in families},
-                                                               abs=1e-12)
+        assert _orders_mean(values, families) == pytest.approx(
+            {f: fair.parts[m][f] for f in families}, abs=1e-12
+        )
         # method="alone" is today's split: each family on alone, interaction the remainder
         single = {f: evaluate_in_mode(model, x, y, mode={f}, batch_size=8)[m] for f in families}
         assert alone.parts[m] == pytest.approx(
-            {"drift": history.history[m][-1] - T, **{f: single[f] - I for f in families},
-             "interaction": T - I - math.fsum(single[f] - I for f in families)}, abs=1e-12)
+            {
+                "drift": history.history[m][-1] - T,
+                **{f: single[f] - I for f in families},
+                "interaction": T - I - math.fsum(single[f] - I for f in families),
+            },
+            abs=1e-12,
+        )
         assert abs(alone.residual(m)) < 1e-12
         assert fair.switched_on(m) == pytest.approx(alone.switched_on(m), abs=0)
     with pytest.raises(ValueError, match="method='shapley'"):
@@ -366,7 +440,9 @@ def test_three_families_shapley_and_alone(keras, tiny_data):
 def test_a_bad_method_is_a_clear_error(keras, tiny_data):
     x, y = tiny_data
     model, history, probe = _fit(keras, tiny_data, dropout=0.5)
-    with pytest.raises(ValueError, match=r"invalid `method`: 'fair'; expected one of \('alone', 'shapley'\)"):
+    with pytest.raises(
+        ValueError, match=r"invalid `method`: 'fair'; expected one of \('alone', 'shapley'\)"
+    ):
         decompose_gap(model, probe=probe, method="fair")
 
 
@@ -377,6 +453,10 @@ def test_a_probe_on_a_subset_is_not_compared_with_the_full_data(keras, tiny_data
     probe = GapProbe(x, y, batch_size=8, subset=10)  # measures 10 of the 40 samples
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[probe])
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the subset's numbers differ from the full data's: no false alarm
+        warnings.simplefilter(
+            "error"
+        )  # the subset's numbers differ from the full data's: no false alarm
         result = decompose_gap(model, probe=probe)
-    assert result.measured["loss"]["inference"] == evaluate_in_mode(model, x, y, batch_size=8)["loss"]
+    assert (
+        result.measured["loss"]["inference"] == evaluate_in_mode(model, x, y, batch_size=8)["loss"]
+    )

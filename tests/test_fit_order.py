@@ -15,12 +15,15 @@ def test_orders_are_permutations_and_a_reused_spy_records_the_same():
     assert not np.array_equal(fit_orders(10, epochs=1, batch_size=4, seed=4)[0], orders[0])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n=0), "invalid `n`: 0"),
-    (dict(n=5, epochs=0), "invalid `epochs`: 0"),
-    (dict(n=5, shuffle="yes"), "invalid `shuffle`: 'yes'"),
-    (dict(n=5, seed=-1), "invalid `seed`: -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0), "invalid `n`: 0"),
+        (dict(n=5, epochs=0), "invalid `epochs`: 0"),
+        (dict(n=5, shuffle="yes"), "invalid `shuffle`: 'yes'"),
+        (dict(n=5, seed=-1), "invalid `seed`: -1"),
+    ],
+)
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         fit_orders(**kwargs)

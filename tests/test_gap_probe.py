@@ -19,10 +19,21 @@ def test_records_fit_inference_training_and_validation(tiny_model, tiny_data):
     assert probe.epochs("loss", "inference").tolist() == [0, 1, 2, 3]
     # Inference mode at epoch end on the validation data == Keras's own val_loss, to the last bit.
     for metric in ("loss", "accuracy"):
-        assert probe.series(metric, "inference")[1:].tolist() == probe.series(metric, "validation").tolist()
-    assert probe.series("loss", "training")[-1] != pytest.approx(probe.series("loss", "inference")[-1], abs=1e-4)
+        assert (
+            probe.series(metric, "inference")[1:].tolist()
+            == probe.series(metric, "validation").tolist()
+        )
+    assert probe.series("loss", "training")[-1] != pytest.approx(
+        probe.series("loss", "inference")[-1], abs=1e-4
+    )
     wide = probe.wide("loss")
-    assert isinstance(wide, Table) and wide.columns == ["epoch", "fit", "training", "inference", "validation"]
+    assert isinstance(wide, Table) and wide.columns == [
+        "epoch",
+        "fit",
+        "training",
+        "inference",
+        "validation",
+    ]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -34,14 +45,27 @@ def test_every_measurement_is_evaluate_to_the_last_bit(tiny_model, tiny_data, we
     w = np.linspace(0.2, 2.0, len(x)) if weighted else None
     model = tiny_model(dropout=0.5, batchnorm=True)
     probe = GapProbe(x, y, w, batch_size=7, training_mode=True)
-    model.fit(x, y, sample_weight=w, batch_size=7, epochs=3, verbose=0, callbacks=[probe],
-              validation_data=(x, y) if w is None else (x, y, w))
+    model.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=7,
+        epochs=3,
+        verbose=0,
+        callbacks=[probe],
+        validation_data=(x, y) if w is None else (x, y, w),
+    )
     for metric in ("loss", "accuracy"):
-        assert probe.series(metric, "inference")[1:].tolist() == probe.series(metric, "validation").tolist()
-    assert probe.last["inference"] == model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0,
-                                                     return_dict=True)
-    assert probe.last["training"] == evaluate_in_mode(model, x, y, mode="training", sample_weight=w,
-                                                      batch_size=7)
+        assert (
+            probe.series(metric, "inference")[1:].tolist()
+            == probe.series(metric, "validation").tolist()
+        )
+    assert probe.last["inference"] == model.evaluate(
+        x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True
+    )
+    assert probe.last["training"] == evaluate_in_mode(
+        model, x, y, mode="training", sample_weight=w, batch_size=7
+    )
 
 
 def test_fast_path_and_evaluation_path_record_the_same_table(tiny_model, tiny_data):
@@ -49,7 +73,9 @@ def test_fast_path_and_evaluation_path_record_the_same_table(tiny_model, tiny_da
     x, y = tiny_data
     fast = GapProbe(x, y, batch_size=8, training_mode=True)
     slow = GapProbe(x, y, batch_size=8, training_mode=True, measure=measure_by_evaluation)
-    tiny_model(dropout=0.5, batchnorm=True).fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[fast, slow])
+    tiny_model(dropout=0.5, batchnorm=True).fit(
+        x, y, batch_size=8, epochs=2, verbose=0, callbacks=[fast, slow]
+    )
     assert fast.rows == slow.rows and fast.last == slow.last
 
 
@@ -61,7 +87,9 @@ def test_every_nth_epoch_and_always_the_last(tiny_model, tiny_data):
     assert probe.epochs("loss", "fit").tolist() == [1, 2, 3, 4, 5]
 
 
-def test_the_last_epoch_is_measured_when_a_later_callback_stops_training(tiny_model, tiny_data, keras):
+def test_the_last_epoch_is_measured_when_a_later_callback_stops_training(
+    tiny_model, tiny_data, keras
+):
     x, y = tiny_data
 
     class StopAtTwo(keras.callbacks.Callback):
@@ -77,13 +105,16 @@ def test_a_fixed_subset_is_measured(tiny_model, tiny_data):
     x, y = tiny_data
     probe = GapProbe(x, y, batch_size=8, subset=10)
     assert probe.subset.tolist() == GapProbe(x, y, subset=10).subset.tolist()  # the same every time
-    assert len(set(probe.subset.tolist())) == 10 and probe.subset.tolist() == sorted(probe.subset.tolist())
+    assert len(set(probe.subset.tolist())) == 10 and probe.subset.tolist() == sorted(
+        probe.subset.tolist()
+    )
     chosen = GapProbe(x, y, batch_size=8, subset=np.arange(0, 40, 4))
     model = tiny_model(dropout=0.5)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[probe, chosen])
     for p in (probe, chosen):
-        assert p.last["inference"] == model.evaluate(x[p.subset], y[p.subset], batch_size=8, verbose=0,
-                                                     return_dict=True)
+        assert p.last["inference"] == model.evaluate(
+            x[p.subset], y[p.subset], batch_size=8, verbose=0, return_dict=True
+        )
 
 
 def test_per_batch_values_average_back_to_the_logged_value(tiny_model, tiny_data):
@@ -109,7 +140,9 @@ def test_one_batch_per_epoch_logs_the_weights_before_the_update(tiny_model, tiny
     model = tiny_model()
     probe = GapProbe(x, y, batch_size=40)
     model.fit(x, y, batch_size=40, epochs=4, verbose=0, callbacks=[probe])
-    assert probe.series("loss", "fit") == pytest.approx(probe.series("loss", "inference")[:-1], abs=1e-6)
+    assert probe.series("loss", "fit") == pytest.approx(
+        probe.series("loss", "inference")[:-1], abs=1e-6
+    )
 
 
 def test_attaching_the_probe_does_not_change_training(tiny_model, tiny_data, keras):
@@ -165,18 +198,21 @@ def test_training_mode_probe_on_an_uncompiled_model(tiny_model, tiny_data):
         probe.on_train_begin()
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"batch_size": 0}, "invalid `batch_size`: 0"),
-    ({"batch_size": 2.5}, "invalid `batch_size`: 2.5"),
-    ({"metrics": "loss"}, "pass a list such as ['loss']"),
-    ({"every": 0}, "invalid `every`: 0; expected an int >= 1"),
-    ({"subset": 0}, "invalid `subset`: 0; expected an int from 1 to 40"),
-    ({"subset": 41}, "invalid `subset`: 41"),
-    ({"subset": 0.5}, "invalid `subset`: 0.5"),
-    ({"subset": [[1, 2]]}, "invalid `subset`: [[1, 2]]"),
-    ({"subset": [0, 40]}, "invalid `subset index`: 40; expected an int from 0 to 39"),
-    ({"measure": "fast"}, "invalid `measure`: 'fast'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"batch_size": 0}, "invalid `batch_size`: 0"),
+        ({"batch_size": 2.5}, "invalid `batch_size`: 2.5"),
+        ({"metrics": "loss"}, "pass a list such as ['loss']"),
+        ({"every": 0}, "invalid `every`: 0; expected an int >= 1"),
+        ({"subset": 0}, "invalid `subset`: 0; expected an int from 1 to 40"),
+        ({"subset": 41}, "invalid `subset`: 41"),
+        ({"subset": 0.5}, "invalid `subset`: 0.5"),
+        ({"subset": [[1, 2]]}, "invalid `subset`: [[1, 2]]"),
+        ({"subset": [0, 40]}, "invalid `subset index`: 40; expected an int from 0 to 39"),
+        ({"measure": "fast"}, "invalid `measure`: 'fast'"),
+    ],
+)
 def test_bad_settings(tiny_data, kwargs, fragment):
     x, y = tiny_data
     with pytest.raises(ValueError) as err:

@@ -7,22 +7,38 @@ give evaluate()'s numbers to the last bit: these tests compare with ``==``.
 import numpy as np
 import pytest
 
-from helpers.modes import (evaluate_batches, evaluate_in_mode, families_present, layer_family, leaf_layers,
-                           make_batches, preserved_state)
+from helpers.modes import (
+    evaluate_batches,
+    evaluate_in_mode,
+    families_present,
+    layer_family,
+    leaf_layers,
+    make_batches,
+    preserved_state,
+)
 from tests.conftest import same, snapshot
 
 WEIGHTS = np.random.default_rng(1).uniform(0.2, 2.0, 40)
 
 
-@pytest.mark.parametrize("kind", [{"dropout": 0.5}, {"batchnorm": True}, {"dropout": 0.5, "batchnorm": True}],
-                         ids=["dropout", "batchnorm", "both"])
+@pytest.mark.parametrize(
+    "kind",
+    [{"dropout": 0.5}, {"batchnorm": True}, {"dropout": 0.5, "batchnorm": True}],
+    ids=["dropout", "batchnorm", "both"],
+)
 def test_inference_mode_is_evaluate_to_the_last_bit(trained_tiny, tiny_data, kind):
     x, y = tiny_data
     model = trained_tiny(**kind)
     for sample_weight in (None, WEIGHTS):
         for batch_size in (8, 7):  # 7: the last batch holds the remaining 5
-            expected = model.evaluate(x, y, sample_weight=sample_weight, batch_size=batch_size,
-                                      verbose=0, return_dict=True)
+            expected = model.evaluate(
+                x,
+                y,
+                sample_weight=sample_weight,
+                batch_size=batch_size,
+                verbose=0,
+                return_dict=True,
+            )
             kw = dict(sample_weight=sample_weight, batch_size=batch_size)
             assert evaluate_in_mode(model, x, y, **kw) == expected
             # The training-mode step with every family forced off is evaluate() too:
@@ -36,26 +52,37 @@ def test_batches_made_once_serve_every_mode(trained_tiny, tiny_data):
     batches = make_batches(x, y, WEIGHTS, batch_size=7)
     assert [len(b[0]) for b in batches] == [7] * 5 + [5]
     for mode in ("inference", "training", {"dropout"}, {"batchnorm"}):
-        assert evaluate_batches(model, batches, mode=mode) == \
-            evaluate_in_mode(model, x, y, mode=mode, sample_weight=WEIGHTS, batch_size=7)
+        assert evaluate_batches(model, batches, mode=mode) == evaluate_in_mode(
+            model, x, y, mode=mode, sample_weight=WEIGHTS, batch_size=7
+        )
 
 
 def test_data_are_converted_as_evaluate_converts_them(trained_tiny, tiny_data):
     x, y = tiny_data
     model = trained_tiny(dropout=0.5)
-    x64, y_int = x.astype("float64"), y.astype("int64")  # cast to float32 / kept, as evaluate() does
-    assert evaluate_in_mode(model, x64, y_int, batch_size=8) == \
-        model.evaluate(x64, y_int, batch_size=8, verbose=0, return_dict=True)
+    x64, y_int = (
+        x.astype("float64"),
+        y.astype("int64"),
+    )  # cast to float32 / kept, as evaluate() does
+    assert evaluate_in_mode(model, x64, y_int, batch_size=8) == model.evaluate(
+        x64, y_int, batch_size=8, verbose=0, return_dict=True
+    )
 
 
 def test_two_outputs_share_one_sample_weight(keras, tiny_data):
     x, y = tiny_data
     inputs = keras.Input((5,))
     hidden = keras.layers.Dropout(0.3)(keras.layers.Dense(8, activation="relu")(inputs))
-    model = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid", name=name)(hidden)
-                                 for name in ("a", "b")])
-    model.compile(optimizer="sgd", loss=["binary_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]])
-    expected = model.evaluate(x, [y, 1 - y], sample_weight=WEIGHTS, batch_size=16, verbose=0, return_dict=True)
+    model = keras.Model(
+        inputs,
+        [keras.layers.Dense(1, activation="sigmoid", name=name)(hidden) for name in ("a", "b")],
+    )
+    model.compile(
+        optimizer="sgd", loss=["binary_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]]
+    )
+    expected = model.evaluate(
+        x, [y, 1 - y], sample_weight=WEIGHTS, batch_size=16, verbose=0, return_dict=True
+    )
     assert evaluate_in_mode(model, x, [y, 1 - y], sample_weight=WEIGHTS, batch_size=16) == expected
 
 
@@ -91,7 +118,9 @@ def test_recompiling_gives_the_new_metrics(tiny_model, tiny_data, keras):
     assert sorted(evaluate_in_mode(model, x, y, mode="training")) == ["accuracy", "loss"]
     model.compile(optimizer="sgd", loss="mse", metrics=["mae"])  # the compiled step is made anew
     assert sorted(evaluate_in_mode(model, x, y, mode="training")) == ["loss", "mae"]
-    assert evaluate_in_mode(model, x, y, mode={"other"}) == model.evaluate(x, y, verbose=0, return_dict=True)
+    assert evaluate_in_mode(model, x, y, mode={"other"}) == model.evaluate(
+        x, y, verbose=0, return_dict=True
+    )
 
 
 def test_the_compiled_step_does_not_keep_a_model_alive(tiny_model, tiny_data):
@@ -142,18 +171,20 @@ def test_preserved_state_restores_after_an_error(trained_tiny, tiny_data):
     x, y = tiny_data
     model = trained_tiny(batchnorm=True)
     before = snapshot(model)
-    with pytest.raises(RuntimeError):
-        with preserved_state(model):
-            model(x, training=True)  # moves BN statistics
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), preserved_state(model):
+        model(x, training=True)  # moves BN statistics
+        raise RuntimeError("boom")
     assert same(before, snapshot(model))
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"mode": "train"}, "invalid `mode`: 'train'"),
-    ({"mode": {"dropouts"}}, "unknown layer families ['dropouts']"),
-    ({"batch_size": 0}, "invalid `batch_size`: 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"mode": "train"}, "invalid `mode`: 'train'"),
+        ({"mode": {"dropouts"}}, "unknown layer families ['dropouts']"),
+        ({"batch_size": 0}, "invalid `batch_size`: 0"),
+    ],
+)
 def test_bad_arguments(tiny_model, tiny_data, kwargs, fragment):
     x, y = tiny_data
     with pytest.raises(ValueError) as err:

@@ -9,8 +9,8 @@ from helpers.scenarios import more_gaps as mg
 from helpers.scenarios.more_gaps import answers
 from helpers.selfcheck import check_exercise, exercises
 
-
 # ------------------------------------------------------------------ fast unit tests
+
 
 def test_build_mlp_shapes_and_penalty(keras):
     model = mg.build_mlp(l2=0.05)
@@ -56,7 +56,11 @@ def test_predict_with_labels_stays_paired(keras):
     import tensorflow as tf
 
     x = np.arange(20, dtype="float32")[:, None]
-    ds = tf.data.Dataset.from_tensor_slices((x, x)).shuffle(20, reshuffle_each_iteration=True).batch(4)
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x, x))
+        .shuffle(20, reshuffle_each_iteration=True)
+        .batch(4)
+    )
     identity = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
     predictions, labels = mg.predict_with_labels(identity, ds)
     assert np.array_equal(predictions, labels) and sorted(labels[:, 0]) == list(range(20))
@@ -91,21 +95,31 @@ def test_batch_size_spread_in_training_mode_only(keras):
 
 # ------------------------------------------------------------------ explorer
 
+
 def test_explore_plain_function():
     result = mg.explore(section="penalty", l2=0.05)
-    assert abs(result.values["evaluate() loss"] - result.values["evaluate() data_loss"]
-               - result.values["penalty (sum of model.losses)"]) < 1e-4
+    assert (
+        abs(
+            result.values["evaluate() loss"]
+            - result.values["evaluate() data_loss"]
+            - result.values["penalty (sum of model.losses)"]
+        )
+        < 1e-4
+    )
     assert result.figure is not None and "penalty" in result.summary
 
 
-@pytest.mark.parametrize("settings, error, match", [
-    (dict(section="dropout"), ValueError, "invalid `section`"),
-    (dict(l2=-0.1), ValueError, "invalid `l2`"),
-    (dict(class_weight=0), ValueError, "invalid `class_weight`"),
-    (dict(unfrozen=3), ValueError, "invalid `unfrozen`"),
-    (dict(batch_size=0), ValueError, "invalid `batch_size`"),
-    (dict(shuffle="no"), ValueError, "invalid `shuffle`"),
-])
+@pytest.mark.parametrize(
+    "settings, error, match",
+    [
+        (dict(section="dropout"), ValueError, "invalid `section`"),
+        (dict(l2=-0.1), ValueError, "invalid `l2`"),
+        (dict(class_weight=0), ValueError, "invalid `class_weight`"),
+        (dict(unfrozen=3), ValueError, "invalid `unfrozen`"),
+        (dict(batch_size=0), ValueError, "invalid `batch_size`"),
+        (dict(shuffle="no"), ValueError, "invalid `shuffle`"),
+    ],
+)
 def test_explore_rejects_bad_settings(settings, error, match):
     with pytest.raises(error, match=match):
         mg.explore(**settings)
@@ -121,6 +135,7 @@ def test_explorer_widget_defaults_and_unknown_knob():
 
 
 # ------------------------------------------------------------------ exercises
+
 
 def test_exercises_right_and_stub():
     assert sorted(exercises("more_gaps")) == [1, 2, 3]
@@ -143,6 +158,7 @@ def test_exercise_3_uses_the_students_model(keras):
 
 
 # ------------------------------------------------------------------ robustness over seeds
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])

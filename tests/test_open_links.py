@@ -20,7 +20,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
-from add_open_links import INSTALL_TAG, add_open_links, badge_line, install_source, main  # noqa: E402
+from add_open_links import (  # noqa: E402
+    INSTALL_TAG,
+    add_open_links,
+    badge_line,
+    install_source,
+    main,
+)
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -52,14 +58,22 @@ def test_install_cell_does_nothing_outside_colab(recorded, monkeypatch, capsys):
 @pytest.mark.parametrize("cloned", [False, True])
 def test_install_cell_installs_the_kit_on_colab(recorded, monkeypatch, capsys, cloned):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    monkeypatch.setattr(os.path, "isdir", lambda path: cloned)  # re-running the cell must not clone again
+    monkeypatch.setattr(
+        os.path, "isdir", lambda path: cloned
+    )  # re-running the cell must not clone again
     exec(install_source("someone"), {})
     repo = "/content/mind-the-gap"
-    clone = [("run", ["git", "clone", "--depth=1", "https://github.com/someone/mind-the-gap", repo],
-              {"check": True})]
+    clone = [
+        (
+            "run",
+            ["git", "clone", "--depth=1", "https://github.com/someone/mind-the-gap", repo],
+            {"check": True},
+        )
+    ]
     assert recorded == clone * (not cloned) + [
         ("run", [sys.executable, "-m", "pip", "install", "--quiet", "-e", repo], {"check": True}),
-        ("chdir", f"{repo}/notebooks")]
+        ("chdir", f"{repo}/notebooks"),
+    ]
     assert sys.path[0] == repo, "the running kernel must find `helpers` without a restart"
     assert capsys.readouterr() == ("", "")
 
@@ -67,19 +81,28 @@ def test_install_cell_installs_the_kit_on_colab(recorded, monkeypatch, capsys, c
 def test_badges_and_install_cell_are_added_once():
     nb = lesson()
     assert add_open_links(nb, "01_lesson.ipynb") == ["badge line added", "install cell added"]
-    assert nb.cells[0].source == "# 01 · A lesson\n\nWhy the numbers differ.\n\n" + badge_line("01_lesson.ipynb")
+    assert nb.cells[0].source == "# 01 · A lesson\n\nWhy the numbers differ.\n\n" + badge_line(
+        "01_lesson.ipynb"
+    )
     assert nb.cells[1].metadata["tags"] == [INSTALL_TAG] and nb.cells[1].source == install_source()
     assert nb.cells[2].source == "x = 1"
     again = copy.deepcopy(nb)
-    assert add_open_links(again, "01_lesson.ipynb") == [] and again == nb, "running twice changes nothing"
+    assert add_open_links(again, "01_lesson.ipynb") == [] and again == nb, (
+        "running twice changes nothing"
+    )
 
 
 def test_wrong_badges_and_stale_install_cells_are_corrected():
     nb = lesson("# 02 · Copied\n\n" + badge_line("01_lesson.ipynb") + "\n\nMore text.")
     stale = nbformat.v4.new_code_cell("!pip install old", metadata={"tags": [INSTALL_TAG]})
     nb.cells[1:1] = [nbformat.v4.new_markdown_cell("Set-up."), stale]
-    assert add_open_links(nb, "02_copied.ipynb", owner="me") == ["badge line corrected", "install cell replaced"]
-    assert nb.cells[0].source == "# 02 · Copied\n\n\nMore text.\n\n" + badge_line("02_copied.ipynb", "me")
+    assert add_open_links(nb, "02_copied.ipynb", owner="me") == [
+        "badge line corrected",
+        "install cell replaced",
+    ]
+    assert nb.cells[0].source == "# 02 · Copied\n\n\nMore text.\n\n" + badge_line(
+        "02_copied.ipynb", "me"
+    )
     assert [c.source for c in nb.cells[1:]] == [install_source("me"), "Set-up.", "x = 1"]
     with pytest.raises(ValueError, match="first cell must be the markdown title"):
         add_open_links(nbformat.v4.new_notebook(), "03_empty.ipynb")
@@ -99,5 +122,6 @@ def test_every_notebook_opens_from_anywhere(path):
     nb = nbformat.read(path, as_version=4)
     assert add_open_links(copy.deepcopy(nb), path.name) == [], (
         f"run `python tools/add_open_links.py notebooks/*.ipynb` ({path.name} is missing its badges or "
-        "its install cell)")
+        "its install cell)"
+    )
     assert not nb.cells[1].get("outputs"), "outside Colab the install cell prints nothing"

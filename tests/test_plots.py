@@ -22,9 +22,14 @@ class _Probe:
         return [1, 2]
 
 
-@pytest.mark.parametrize("sources, ways", [(("fit", "inference"), "two ways"),
-                                           (("fit", "training", "inference"), "three ways"),
-                                           (("fit", "training", "inference", "validation"), "four ways")])
+@pytest.mark.parametrize(
+    "sources, ways",
+    [
+        (("fit", "inference"), "two ways"),
+        (("fit", "training", "inference"), "three ways"),
+        (("fit", "training", "inference", "validation"), "four ways"),
+    ],
+)
 def test_title_counts_the_curves(sources, ways):
     fig, ax = plt.subplots()
     try:

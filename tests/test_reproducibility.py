@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import helpers
@@ -14,17 +13,25 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_import_has_no_side_effects():
-    code = ("import sys, helpers, matplotlib as mpl; "
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules, mpl.rcParams['axes.grid'])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    code = (
+        "import sys, helpers, matplotlib as mpl; "
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, mpl.rcParams['axes.grid'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
     assert out.stdout.split() == ["False", "False", "False"]
     assert out.stderr == ""
 
 
 def test_setup_is_quiet_and_sets_the_style():
-    code = ("from helpers import setup_notebook; import matplotlib as mpl; "
-            "print(setup_notebook(seed=7), mpl.rcParams['axes.grid'])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    code = (
+        "from helpers import setup_notebook; import matplotlib as mpl; "
+        "print(setup_notebook(seed=7), mpl.rcParams['axes.grid'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
     assert out.stdout.split() == ["7", "True"]
     assert out.stderr == "", "TensorFlow start-up chatter leaked into stderr"
 

@@ -16,9 +16,20 @@ import pytest
 
 from helpers import Table
 from helpers.batchnorm import batchnorm_layers
-from helpers.scenarios.resnet import (MomentumSweep, collapse_over_seeds, divergence_by_stage, explore, explorer,
-                                      first_correct_epoch, kernels_in_build_order, loaded_statistics, plot_sweep,
-                                      reset_to_seed, sweep_grid, train_resnet)
+from helpers.scenarios.resnet import (
+    MomentumSweep,
+    collapse_over_seeds,
+    divergence_by_stage,
+    explore,
+    explorer,
+    first_correct_epoch,
+    kernels_in_build_order,
+    loaded_statistics,
+    plot_sweep,
+    reset_to_seed,
+    sweep_grid,
+    train_resnet,
+)
 from helpers.scenarios.resnet.answers import EXERCISES
 from helpers.selfcheck import check_exercise
 from tests.test_batchnorm import data, two_bn_model  # noqa: F401 (`data` is a fixture)
@@ -38,7 +49,10 @@ def test_momentum_never_touches_training_and_the_replay_matches_keras(keras, dat
         runs[momentum] = (model, sweep)
     (m5, s5), (m9, s9) = runs[0.5], runs[0.9]
     # Same seed, different momentum: every trainable weight is bit-identical.
-    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(m5.trainable_variables, m9.trainable_variables))
+    assert all(
+        np.array_equal(a.numpy(), b.numpy())
+        for a, b in zip(m5.trainable_variables, m9.trainable_variables)
+    )
     assert s5.replay_error < 1e-5 and s9.replay_error < 1e-5
     # The momentum-0.5 run's replay of 0.9 is what the real momentum-0.9 run kept.
     for (mean, var), layer in zip(s5.averages[0.9], batchnorm_layers(m9)):
@@ -46,21 +60,36 @@ def test_momentum_never_touches_training_and_the_replay_matches_keras(keras, dat
         np.testing.assert_allclose(var, layer.moving_variance.numpy(), rtol=1e-5, atol=1e-6)
     assert s5.table.rows == s9.table.rows
     grid = sweep_grid(s5.table)
-    assert grid.column("statistics") == ["momentum 0.9", "momentum 0.5", "momentum 0.01", "PreciseBN"]
+    assert grid.column("statistics") == [
+        "momentum 0.9",
+        "momentum 0.5",
+        "momentum 0.01",
+        "PreciseBN",
+    ]
     assert grid.columns == ["statistics"] + [str(e) for e in range(1, 7)]
     # The recorded classes are those the real momentum-0.9 model predicts.
     final = s5.table.where(epoch=6, statistics="momentum 0.9")[0]["predicted"]
     assert final == " ".join(map(str, np.asarray(m9(x, training=False)).argmax(axis=1)))
     # One row per epoch of how much the step changed the batch statistics (factors >= 1).
     assert s5.change.column("epoch") == list(range(1, 7))
-    assert all(big >= median >= 1 for big, median in zip(s5.change.column("largest variance change"),
-                                                           s5.change.column("median variance change")))
+    assert all(
+        big >= median >= 1
+        for big, median in zip(
+            s5.change.column("largest variance change"), s5.change.column("median variance change")
+        )
+    )
     ax = plot_sweep(s5.table)
     assert ax.get_xlabel() == "epoch" and "of 3" in ax.get_title()
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="one batch per epoch"):
-        two_bn_model(keras).fit(data[0], data[1], epochs=1, batch_size=8, verbose=0,
-                                callbacks=[MomentumSweep(data[0], data[1])])
+        two_bn_model(keras).fit(
+            data[0],
+            data[1],
+            epochs=1,
+            batch_size=8,
+            verbose=0,
+            callbacks=[MomentumSweep(data[0], data[1])],
+        )
     with pytest.raises(ValueError, match="invalid `momenta`"):
         MomentumSweep(x, y, momenta=(0.99, 1.0))
     with pytest.raises(ValueError, match="invalid `momenta`"):
@@ -81,8 +110,12 @@ def test_loaded_statistics_puts_the_model_back(keras, data):
 
 
 def test_first_correct_epoch():
-    table = Table([{"epoch": e, "statistics": "s", "correct": c, "images": 3}
-                   for e, c in enumerate([1, 3, 2, 3, 3], 1)])
+    table = Table(
+        [
+            {"epoch": e, "statistics": "s", "correct": c, "images": 3}
+            for e, c in enumerate([1, 3, 2, 3, 3], 1)
+        ]
+    )
     assert first_correct_epoch(table, "s") == 4
     with pytest.raises(ValueError, match="no rows"):
         first_correct_epoch(table, "t")
@@ -98,8 +131,12 @@ def test_train_resnet_and_explorer_smoke():
         explore(momentum=1.5, epochs=1, input_size=32)
     result = explore(momentum=0.5, epochs=1, recalibrate=True, input_size=32)
     assert result.figure is not None and "predict() right on" in result.summary
-    assert result.values["inference_correct"] == result.values["training_correct"]  # recalibrated on the one batch
-    assert result.run.model is None and len(result.run.history["loss"]) == 1  # the model's memory is freed
+    assert (
+        result.values["inference_correct"] == result.values["training_correct"]
+    )  # recalibrated on the one batch
+    assert (
+        result.run.model is None and len(result.run.history["loss"]) == 1
+    )  # the model's memory is freed
     widget = explorer()
     assert set(widget.values()) == {"momentum", "epochs", "recalibrate"}
     assert widget.values() == {"momentum": 0.99, "epochs": 5, "recalibrate": False}
@@ -109,7 +146,9 @@ def test_explorer_defaults_and_bad_input():
     widget = explorer(momentum=0.5, epochs=3, recalibrate=True, seed=2)
     assert widget.values() == {"momentum": 0.5, "epochs": 3, "recalibrate": True}
     assert widget.function.keywords == {"seed": 2, "input_size": 64}
-    assert explorer(momentum=0.25).values()["momentum"] == 0.25  # a value between the slider's stops
+    assert (
+        explorer(momentum=0.25).values()["momentum"] == 0.25
+    )  # a value between the slider's stops
     with pytest.raises(ValueError, match="invalid setting 'dropout_1'"):
         explorer(dropout_1=0.2)
     with pytest.raises(ValueError, match="invalid `momentum`"):
@@ -143,7 +182,7 @@ def test_check_exercise_accepts_the_answer_and_refuses_the_stub(keras):
 
     assert sorted(EXERCISES) == [1, 2, 3, 4]
     # Exercises 1-2 need no context.
-    assert check_exercise("resnet", 1, 1 - 0.9 ** 5, show=False)
+    assert check_exercise("resnet", 1, 1 - 0.9**5, show=False)
     assert not check_exercise("resnet", 1, travelled(0.99, 5), show=False)
     assert check_exercise("resnet", 2, int(np.ceil(updates_needed(0.99, 0.95) / 3)), show=False)
     assert not check_exercise("resnet", 2, updates_needed(0.99, 0.95), show=False)
@@ -204,14 +243,24 @@ def test_collapse_holds_over_seeds():
     if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
         table = collapse_over_seeds(range(10))
     else:
-        code = ("import json; from helpers import setup_notebook; setup_notebook(seed=0, plots=False); "
-                "from helpers.scenarios.resnet import collapse_over_seeds; "
-                "print(json.dumps(collapse_over_seeds(range(10)).rows))")
-        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=1500,
-                              env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
+        code = (
+            "import json; from helpers import setup_notebook; setup_notebook(seed=0, plots=False); "
+            "from helpers.scenarios.resnet import collapse_over_seeds; "
+            "print(json.dumps(collapse_over_seeds(range(10)).rows))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+            env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"},
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         table = Table(json.loads(done.stdout.splitlines()[-1]))
-    assert sum(table.column("one class")) >= 9, f"predict() gave one class for all in too few seeds:\n{table}"
+    assert sum(table.column("one class")) >= 9, (
+        f"predict() gave one class for all in too few seeds:\n{table}"
+    )
     assert all(acc == 1.0 for acc in table.column("training-mode acc")), str(table)
     assert sum(acc == 1.0 for acc in table.column("fit acc")) >= 9, str(table)
     assert all(acc < 1.0 for acc in table.column("inference acc")), str(table)

@@ -42,7 +42,11 @@ def digits():
 def mlp(keras, *, dropout=0.3):
     """The notebook's tiny_mlp in miniature (``dropout=0``: its `plain`), compiled as there."""
     keras.utils.set_random_seed(0)
-    layers = [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.BatchNormalization()]
+    layers = [
+        keras.Input((8,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.BatchNormalization(),
+    ]
     layers += [keras.layers.Dropout(dropout)] if dropout else []
     model = keras.Sequential(layers + [keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -84,9 +88,14 @@ def test_exercise_3_batchnorm_part_with_one_batch_of_everything(keras, digits):
     x, y = digits
     model = mlp(keras)
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    bn_alone = evaluate_in_mode(model, x, y, mode={"batchnorm"}, batch_size=1000)["loss"]  # the solution
+    bn_alone = evaluate_in_mode(model, x, y, mode={"batchnorm"}, batch_size=1000)[
+        "loss"
+    ]  # the solution
     answer = bn_alone - evaluate_in_mode(model, x, y)["loss"]
-    at_32 = evaluate_in_mode(model, x, y, mode={"batchnorm"})["loss"] - evaluate_in_mode(model, x, y)["loss"]
+    at_32 = (
+        evaluate_in_mode(model, x, y, mode={"batchnorm"})["loss"]
+        - evaluate_in_mode(model, x, y)["loss"]
+    )
     assert abs(at_32 - answer) > 1e-3
     assert verdict(3, answer, model=model, x=x, y=y)
     assert not verdict(3, ..., model=model, x=x, y=y)
@@ -107,7 +116,9 @@ def test_exercise_4_gap_of_a_run_with_the_asked_settings(keras, digits):
     assert verdict(4, answer, **context)
     assert not verdict(4, ..., **context)
     assert not verdict(4, -answer, **context)  # the sign the other way round
-    assert not verdict(4, answer, **{**context, "model": model})  # not the model that History trained
+    assert not verdict(
+        4, answer, **{**context, "model": model}
+    )  # not the model that History trained
     assert not verdict(4, answer, **{**context, "model": ..., "history": ...})
     shorter = model_1.fit(x, y, batch_size=32, epochs=4, verbose=0)  # other settings than asked
     own_gap = gap(shorter.history["loss"][-1], model_1.evaluate(x, y, verbose=0)[0])
@@ -124,5 +135,7 @@ def test_the_notebook_has_its_exercises_with_value_free_check_cells():
     for exercise in found:
         call = ast.parse(nb.cells[exercise.check].source).body[0].value
         passed = [call.args[2]] + [keyword.value for keyword in call.keywords]
-        assert all(isinstance(node, ast.Name) for node in passed)  # names only: no value, no computation
+        assert all(
+            isinstance(node, ast.Name) for node in passed
+        )  # names only: no value, no computation
         assert "*Hint:*" in nb.cells[exercise.text].source

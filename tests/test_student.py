@@ -38,10 +38,21 @@ def solution_leaks(original, student) -> set[str]:
     as np``) is not a leak. A ``def``/``class`` header is the exercise's
     interface, which the stub deliberately keeps; its body is the answer.
     """
-    public = set().union(*[_lines(c.source) for c in original.cells if not is_solution(c)] or [set()])
-    secret = {line for c in original.cells if is_solution(c) for line in _lines(c.source)
-              if not (_TRIVIAL.match(line) or line.startswith("#") or line in public
-                      or re.match(r"(async\s+)?(def|class)\s", line))}
+    public = set().union(
+        *[_lines(c.source) for c in original.cells if not is_solution(c)] or [set()]
+    )
+    secret = {
+        line
+        for c in original.cells
+        if is_solution(c)
+        for line in _lines(c.source)
+        if not (
+            _TRIVIAL.match(line)
+            or line.startswith("#")
+            or line in public
+            or re.match(r"(async\s+)?(def|class)\s", line)
+        )
+    }
     shown = set().union(*[_lines(c.source) for c in student.cells] or [set()])
     return secret & shown
 
@@ -54,22 +65,29 @@ def run_until_first_stub(nb, workdir: Path) -> int:
     """
     stubs = [i for i, c in enumerate(nb.cells) if is_solution(c)]
     last = stubs[0] if stubs else len(nb.cells) - 1
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     with client.setup_kernel():
-        for index, cell in enumerate(nb.cells[:last + 1]):
+        for index, cell in enumerate(nb.cells[: last + 1]):
             try:
                 client.execute_cell(cell, index)
             except CellExecutionError as err:
-                pytest.fail(f"student version fails in cell {index} before the first exercise:\n{err}")
+                pytest.fail(
+                    f"student version fails in cell {index} before the first exercise:\n{err}"
+                )
     return last + 1
 
 
 # --------------------------------------------------------------------------- synthetic notebook
 
+
 def _code(source, tags=(), outputs=(), count=None):
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
-    cell.outputs, cell.execution_count = [nbformat.v4.new_output("stream", text=o) for o in outputs], count
+    cell.outputs, cell.execution_count = (
+        [nbformat.v4.new_output("stream", text=o) for o in outputs],
+        count,
+    )
     return cell
 
 
@@ -80,22 +98,42 @@ def _tagged(cell, tag):
 
 def synthetic_notebook():
     md = nbformat.v4.new_markdown_cell
-    nb = nbformat.v4.new_notebook(metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}})
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "widgets": {
+                "application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}
+            },
+        }
+    )
     nb.cells = [
         md("# A tiny lesson"),
         _code("import numpy as np\nfrom helpers.selfcheck import check", count=1),
-        _code("losses = np.array([0.9, 0.4, 0.7])\nprint(losses.min())", outputs=["0.4\n"], count=2),
+        _code(
+            "losses = np.array([0.9, 0.4, 0.7])\nprint(losses.min())", outputs=["0.4\n"], count=2
+        ),
         _tagged(md("**Exercise 1.** At which epoch (1-based) is the loss lowest?"), "exercise"),
-        _code("best_epoch = int(np.argmin(losses)) + 1  # argmin is 0-based\nprint(best_epoch)",
-              tags=["solution"], outputs=["2\n"], count=3),
-        _code('ok_1 = check(best_epoch, 2, name="Exercise 1", hint="epochs count from 1")', tags=["check"],
-              count=4),
+        _code(
+            "best_epoch = int(np.argmin(losses)) + 1  # argmin is 0-based\nprint(best_epoch)",
+            tags=["solution"],
+            outputs=["2\n"],
+            count=3,
+        ),
+        _code(
+            'ok_1 = check(best_epoch, 2, name="Exercise 1", hint="epochs count from 1")',
+            tags=["check"],
+            count=4,
+        ),
         _tagged(md("**Exercise 2.** Write `halve(x)` and the mean of the losses."), "exercise"),
-        _code("def halve(x, *, exact=True):\n    return x / 2\n\n"
-              "mean_loss, spread = losses.mean(), np.ptp(losses)", tags=["solution"], count=5),
-        _code('ok_2 = check(halve(3), 1.5, name="Exercise 2", hint="divide")', tags=["check"], count=6),
+        _code(
+            "def halve(x, *, exact=True):\n    return x / 2\n\n"
+            "mean_loss, spread = losses.mean(), np.ptp(losses)",
+            tags=["solution"],
+            count=5,
+        ),
+        _code(
+            'ok_2 = check(halve(3), 1.5, name="Exercise 2", hint="divide")', tags=["check"], count=6
+        ),
         md("Because the checkpoint stores the weights *after* the update."),
     ]
     nb.cells[-1].metadata["tags"] = ["solution"]
@@ -117,7 +155,9 @@ def test_solutions_become_stubs_and_everything_else_is_kept():
     assert student.cells[4].source.splitlines()[1:] == ["best_epoch = ..."]
     # Only names a later cell uses: `mean_loss` and `spread` are the solution's scratch work.
     assert student.cells[7].source.splitlines()[1:] == [
-        "def halve(x, *, exact=True):", '    raise NotImplementedError("write the body of halve()")']
+        "def halve(x, *, exact=True):",
+        '    raise NotImplementedError("write the body of halve()")',
+    ]
     assert student.cells[-1].source == "*YOUR ANSWER HERE*"
     assert original.cells[2].outputs, "the input notebook must not be modified"
     assert solution_leaks(original, student) == set()
@@ -129,17 +169,22 @@ def test_leak_detector_can_fail():
     original = synthetic_notebook()
     student = make_student(original)
     student.cells[7].source += "\nmean_loss, spread = losses.mean(), np.ptp(losses)"
-    assert solution_leaks(original, student) == {"mean_loss, spread = losses.mean(), np.ptp(losses)"}
+    assert solution_leaks(original, student) == {
+        "mean_loss, spread = losses.mean(), np.ptp(losses)"
+    }
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("x = 1", ["x = ..."]),
-    ("a, (b, *c) = f()\nd.e = 2\nf[0] = 3", ["a = ...", "b = ...", "c = ..."]),
-    ("for i in range(3):\n    total += i", ["i = ..."]),
-    ("import numpy.linalg as la\nfrom math import pi", ["la = ...", "pi = ..."]),
-    ("print(42)", ["..."]),
-    ("%timeit f()\ny: int = 2", ["y = ..."]),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("x = 1", ["x = ..."]),
+        ("a, (b, *c) = f()\nd.e = 2\nf[0] = 3", ["a = ...", "b = ...", "c = ..."]),
+        ("for i in range(3):\n    total += i", ["i = ..."]),
+        ("import numpy.linalg as la\nfrom math import pi", ["la = ...", "pi = ..."]),
+        ("print(42)", ["..."]),
+        ("%timeit f()\ny: int = 2", ["y = ..."]),
+    ],
+)
 def test_code_stub_binds_what_the_solution_bound(source, expected):
     lines = code_stub(source).splitlines()
     assert lines[0].startswith("# YOUR ANSWER HERE") and lines[1:] == expected
@@ -161,12 +206,24 @@ def test_student_version_runs_and_every_check_says_not_yet(tmp_path):
     assert run_until_first_stub(student, tmp_path) == 5
     # Run All on the stubbed notebook: no crash, and no check is fooled by `...`.
     student = make_student(synthetic_notebook())
-    NotebookClient(student, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [(i, o.ename) for i, c in enumerate(student.cells) if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
+    NotebookClient(
+        student,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    errors = [
+        (i, o.ename)
+        for i, c in enumerate(student.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert errors == [(8, "NotImplementedError")], "only calling the stubbed function may fail"
-    verdicts = [o.data["text/html"] for o in student.cells[5].outputs if "text/html" in o.get("data", {})]
+    verdicts = [
+        o.data["text/html"] for o in student.cells[5].outputs if "text/html" in o.get("data", {})
+    ]
     assert len(verdicts) == 1 and "not yet" in verdicts[0] and "epochs count from 1" in verdicts[0]
 
 
@@ -176,14 +233,25 @@ def test_command_line(tmp_path, capsys):
     source = tmp_path / "lesson"
     source.mkdir()
     nbformat.write(synthetic_notebook(), source / "01_lesson.ipynb")
-    out = subprocess.run([sys.executable, str(REPO / "tools" / "make_student.py"), "--out",
-                          str(tmp_path / "student"), str(source / "01_lesson.ipynb")],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "make_student.py"),
+            "--out",
+            str(tmp_path / "student"),
+            str(source / "01_lesson.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "3 solution cell(s) replaced" in out.stdout
     written = nbformat.read(tmp_path / "student" / "01_lesson.ipynb", as_version=4)
     assert solution_leaks(synthetic_notebook(), written) == set()
-    for argv, message in ([["--out", str(source), str(source / "01_lesson.ipynb")], "refusing to overwrite"],
-                          [["--out", str(tmp_path / "s"), str(source / "*.ipynbx")], "no such notebook"]):
+    for argv, message in (
+        [["--out", str(source), str(source / "01_lesson.ipynb")], "refusing to overwrite"],
+        [["--out", str(tmp_path / "s"), str(source / "*.ipynbx")], "no such notebook"],
+    ):
         with pytest.raises(SystemExit) as exited:
             tool.main(argv)
         assert exited.value.code == 2 and message in capsys.readouterr().err
@@ -193,11 +261,19 @@ def test_command_line(tmp_path, capsys):
 
 # Every notebook with exercises (the entry notebook and each scenario), by name: once a notebook
 # exists, its absence is a defect, not a skip.
-SCENARIO_NAMES = ["00_start_here", "01_checkpoint_mismatch", "02_validation_above_training", "03_fit_says_one",
-                  "04_resnet_batchnorm", "05_more_gaps"]
+SCENARIO_NAMES = [
+    "00_start_here",
+    "01_checkpoint_mismatch",
+    "02_validation_above_training",
+    "03_fit_says_one",
+    "04_resnet_batchnorm",
+    "05_more_gaps",
+]
 SCENARIOS = [REPO / "notebooks" / f"{name}.ipynb" for name in SCENARIO_NAMES]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-WITH_SOLUTIONS = [p for p in NOTEBOOKS if any(is_solution(c) for c in nbformat.read(p, as_version=4).cells)]
+WITH_SOLUTIONS = [
+    p for p in NOTEBOOKS if any(is_solution(c) for c in nbformat.read(p, as_version=4).cells)
+]
 
 
 def _ids(path):
@@ -214,9 +290,11 @@ def test_every_scenario_has_at_least_three_exercises(path):
     from make_assignments import find_exercises
 
     found = find_exercises(nbformat.read(path, as_version=4))
-    assert len(found) >= 3, (f"{path.name} has {len(found)} exercise(s); each of its ≥ 3 exercises is a "
-                             "markdown cell tagged `exercise`, a code cell tagged `solution` binding "
-                             "`answer_k`, and a check cell tagged `check`")
+    assert len(found) >= 3, (
+        f"{path.name} has {len(found)} exercise(s); each of its ≥ 3 exercises is a "
+        "markdown cell tagged `exercise`, a code cell tagged `solution` binding "
+        "`answer_k`, and a check cell tagged `check`"
+    )
 
 
 @pytest.mark.parametrize("path", WITH_SOLUTIONS, ids=_ids)
@@ -225,9 +303,14 @@ def test_real_student_version_has_no_solution_code(path):
     student = make_student(original)
     assert solution_leaks(original, student) == set()
     assert [c.cell_type for c in student.cells] == [c.cell_type for c in original.cells]
-    assert all(a.source == b.source for a, b in zip(original.cells, student.cells) if not is_solution(a))
-    assert all(not c.get("outputs") and c.get("execution_count") is None
-               for c in student.cells if c.cell_type == "code")
+    assert all(
+        a.source == b.source for a, b in zip(original.cells, student.cells) if not is_solution(a)
+    )
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in student.cells
+        if c.cell_type == "code"
+    )
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
@@ -250,13 +333,23 @@ def test_real_student_version_runs_to_the_end_with_every_check_false(path):
     student = make_student(original)
     found = find_exercises(original)
     exercise_cells = {i for e in found for i in (e.solution, e.check)}
-    stubbed = {line.split(" = ")[0] for e in found for line in student.cells[e.solution].source.splitlines()
-               if line.endswith(" = ...")}
-    readers = [i for i, c in enumerate(original.cells[found[0].text:], found[0].text)
-               if c.cell_type == "code" and i not in exercise_cells
-               and stubbed & set(re.findall(r"[A-Za-z_]\w*", c.source))]
-    assert readers == [], (f"{path.name}: code cells {readers} read an exercise's answer outside its check "
-                           "cell, so the student version would not run as the reference does")
+    stubbed = {
+        line.split(" = ")[0]
+        for e in found
+        for line in student.cells[e.solution].source.splitlines()
+        if line.endswith(" = ...")
+    }
+    readers = [
+        i
+        for i, c in enumerate(original.cells[found[0].text :], found[0].text)
+        if c.cell_type == "code"
+        and i not in exercise_cells
+        and stubbed & set(re.findall(r"[A-Za-z_]\w*", c.source))
+    ]
+    assert readers == [], (
+        f"{path.name}: code cells {readers} read an exercise's answer outside its check "
+        "cell, so the student version would not run as the reference does"
+    )
     for exercise in found:
         stub = student.cells[exercise.solution].source.splitlines()
         assert f"{exercise.answer} = ..." in stub, (path.name, exercise.number, stub)

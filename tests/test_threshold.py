@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from helpers import GapProbe
-from helpers.stop_at_threshold import StopAtThreshold
 from helpers.logging_probe import LoggingProbe
 from helpers.scenarios import threshold as th
 from helpers.selfcheck import check_exercise
 from helpers.step_recorder import StepRecorder
+from helpers.stop_at_threshold import StopAtThreshold
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,16 @@ def test_data_follows_the_posts_float_labelling(data):
 # -- StopAtThreshold, hooks called directly -----------------------------------
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"monitor": ""}, "invalid `monitor`"),
-    ({"monitor": 3}, "invalid `monitor`"),
-    ({"threshold": "1.0"}, "invalid `threshold`"),
-    ({"threshold": float("nan")}, "invalid `threshold`"),
-    ({"threshold": True}, "invalid `threshold`"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"monitor": ""}, "invalid `monitor`"),
+        ({"monitor": 3}, "invalid `monitor`"),
+        ({"threshold": "1.0"}, "invalid `threshold`"),
+        ({"threshold": float("nan")}, "invalid `threshold`"),
+        ({"threshold": True}, "invalid `threshold`"),
+    ],
+)
 def test_stop_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StopAtThreshold(**kwargs)
@@ -84,7 +87,11 @@ def test_stop_warns_once_listing_the_available_keys():
             stop.on_epoch_end(epoch, logs={"loss": 0.3, "accuracy": 1.0})
     assert len(caught) == 1
     message = str(caught[0].message)
-    assert "'val_accuracy'" in message and "['accuracy', 'loss']" in message and "validation_data" in message
+    assert (
+        "'val_accuracy'" in message
+        and "['accuracy', 'loss']" in message
+        and "validation_data" in message
+    )
     assert stop.stopped_epoch == 0 and stop.values == [None, None, None]
 
 
@@ -114,7 +121,10 @@ def test_runner_equals_the_posts_fit_bit_for_bit(runner):
     fast = runner.run(0)
     assert fast.history == post.history
     assert all(np.array_equal(a, b) for a, b in zip(fast.weights, post.weights))
-    assert (fast.stopped_epoch, fast.evaluate_accuracy) == (post.stopped_epoch, post.evaluate_accuracy)
+    assert (fast.stopped_epoch, fast.evaluate_accuracy) == (
+        post.stopped_epoch,
+        post.evaluate_accuracy,
+    )
 
 
 def test_runner_reinitialisation_and_one_call_per_epoch_change_nothing(runner):
@@ -122,7 +132,9 @@ def test_runner_reinitialisation_and_one_call_per_epoch_change_nothing(runner):
     runner.run(5, epochs=4)  # leave the shared model in some other state first
     a = runner.run(3, epochs=12, reshuffle=True, monitor=None)
     b = fresh.run(3, epochs=12, reshuffle=True, monitor=None)
-    assert a.history == b.history and all(np.array_equal(u, v) for u, v in zip(a.weights, b.weights))
+    assert a.history == b.history and all(
+        np.array_equal(u, v) for u, v in zip(a.weights, b.weights)
+    )
     assert not np.array_equal(a.order[0], a.order[1])  # reshuffled: a new order every epoch
 
 
@@ -165,9 +177,14 @@ def test_batches_are_scored_before_their_own_update(stepped):
     for epoch in (2, 17, 31):
         table = th.batch_table(run, recorder, probe, epoch)
         assert table.column("samples") == [128, 128, 128, 116]
-        assert np.allclose(table.column("fit counted"), table.column("same samples, weights before"), atol=1e-6)
+        assert np.allclose(
+            table.column("fit counted"), table.column("same samples, weights before"), atol=1e-6
+        )
     last = th.batch_table(run, recorder, probe, 31)
-    assert all(v == 1.0 for v in last.column("fit counted")) and min(last.column("all 500, weights before")) < 1
+    assert (
+        all(v == 1.0 for v in last.column("fit counted"))
+        and min(last.column("all 500, weights before")) < 1
+    )
     # The recorder's end-of-epoch accuracy is what evaluate() says (the probe's "inference").
     end = [r["accuracy"] for r in recorder.rows if r["step"] == 4]
     assert end == list(probe.series("accuracy", "inference")[1:])
@@ -199,10 +216,15 @@ def test_step_recorder_refuses_per_step_on_whole_epoch_calls(runner, data):
 def test_explore_returns_a_figure_and_a_summary():
     seen = []
     result = th.explore(epochs=40, progress=lambda e, n, logs: seen.append(e))
-    assert result.figure.axes and "Stopped at epoch 31" in result.summary and "0.996" in result.summary
+    assert (
+        result.figure.axes and "Stopped at epoch 31" in result.summary and "0.996" in result.summary
+    )
     assert seen == list(range(1, 32))
-    for bad, message in [({"monitor": "acc"}, "invalid `monitor`"), ({"epochs": 0}, "invalid `epochs`"),
-                         ({"batch_size": 501}, "invalid `batch_size`")]:
+    for bad, message in [
+        ({"monitor": "acc"}, "invalid `monitor`"),
+        ({"epochs": 0}, "invalid `epochs`"),
+        ({"batch_size": 501}, "invalid `batch_size`"),
+    ]:
         with pytest.raises(ValueError, match=message):
             th.explore(**bad)
 
@@ -232,8 +254,10 @@ def test_seed_table_matches_real_stopped_runs_over_seeds(runner):
         # The fix, asserted: what the rule watched is what evaluate() says.
         assert fix.history["val_accuracy"][-1] == fix.evaluate_accuracy
     # The runner's validation run is the accepted answer's code, bit for bit.
-    assert th.post_fit(0, monitor="val_accuracy", validation=True).history == \
-        runner.run(0, monitor="val_accuracy", validation=True).history
+    assert (
+        th.post_fit(0, monitor="val_accuracy", validation=True).history
+        == runner.run(0, monitor="val_accuracy", validation=True).history
+    )
     counts = {r["outcome"]: r["runs"] for r in th.outcome_counts(table)}
     assert counts[th.OUTCOMES[0]] >= 2  # the symptom is common, not a one-seed accident
     assert th.outcome_counts(table, "outcome (fix)").column("runs")[0] == 0
@@ -242,7 +266,9 @@ def test_seed_table_matches_real_stopped_runs_over_seeds(runner):
 # -- the compiled loop behind the seed tables -------------------------------------------
 
 
-@pytest.mark.parametrize("seed, kwargs", [(0, {}), (3, {"reshuffle": True}), (1, {"learning_rate": 0.03})])
+@pytest.mark.parametrize(
+    "seed, kwargs", [(0, {}), (3, {"reshuffle": True}), (1, {"learning_rate": 0.03})]
+)
 def test_trajectory_replays_fit_bit_for_bit(runner, seed, kwargs):
     fitted = runner.run(seed, epochs=60, monitor=None, **kwargs)
     t = runner.trajectory(seed, epochs=60, **kwargs)
@@ -253,7 +279,9 @@ def test_trajectory_replays_fit_bit_for_bit(runner, seed, kwargs):
         assert t.end_accuracy[-1] == fitted.evaluate_accuracy
     # A learning rate given per run is the same as a runner built with it.
     if "learning_rate" in kwargs:
-        own = th.ThresholdRunner(learning_rate=kwargs["learning_rate"]).run(seed, epochs=60, monitor=None)
+        own = th.ThresholdRunner(learning_rate=kwargs["learning_rate"]).run(
+            seed, epochs=60, monitor=None
+        )
         assert own.history == fitted.history
     assert runner.model.optimizer.learning_rate.numpy() == np.float32(0.1)  # put back
 
@@ -263,14 +291,14 @@ def test_trajectory_end_accuracy_is_evaluate_at_every_epoch(runner, data):
     recorder = StepRecorder(x, y, log_key="eval_accuracy")
     fitted = runner.run(2, epochs=30, monitor=None, callbacks=[recorder])
     t = runner.trajectory(2, epochs=30)
-    assert t.end_accuracy == fitted.history["eval_accuracy"][:len(t.end_accuracy)]
+    assert t.end_accuracy == fitted.history["eval_accuracy"][: len(t.end_accuracy)]
 
 
 def test_adapted_runner_and_the_dead_unit(data):
     adapted = th.ThresholdRunner(adapt=True)
     t = adapted.trajectory(0, epochs=20)
     fitted = adapted.run(0, epochs=20, monitor=None)
-    assert t.accuracy == fitted.history["accuracy"][:len(t.accuracy)]
+    assert t.accuracy == fitted.history["accuracy"][: len(t.accuracy)]
     table = th.seed_table([0], epochs=20, runner=adapted)
     assert table[0]["active at start"] == t.active[0] and 0 < t.active[0] <= 500
 
@@ -283,9 +311,15 @@ def test_shares_come_with_a_wilson_interval():
         th.wilson_interval(1, 0)
     table = th.seed_table(range(3), epochs=40)
     shares = th.symptom_shares({"lr 0.1": table})
-    assert shares[0]["seeds"] == 3 and shares[0]["symptom"] == table.column("outcome").count(th.OUTCOMES[0])
+    assert shares[0]["seeds"] == 3 and shares[0]["symptom"] == table.column("outcome").count(
+        th.OUTCOMES[0]
+    )
     counts = th.outcome_counts(table, seeds=True)
-    assert sum(counts.column("runs")) == 3 and "95% interval" in counts.columns and "seeds" in counts.columns
+    assert (
+        sum(counts.column("runs")) == 3
+        and "95% interval" in counts.columns
+        and "seeds" in counts.columns
+    )
 
 
 # -- the general callbacks in their own modules ------------------------------------------
@@ -307,8 +341,13 @@ class _StandIn:
 
 
 def test_step_recorder_hooks_record_each_moment():
-    recorder = StepRecorder([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1], per_step=True,
-                            log_key="eval_accuracy", boundary=lambda w: float(w[0].sum()))
+    recorder = StepRecorder(
+        [[0.0], [1.0], [2.0], [3.0]],
+        [0, 0, 1, 1],
+        per_step=True,
+        log_key="eval_accuracy",
+        boundary=lambda w: float(w[0].sum()),
+    )
     recorder.set_model(_StandIn([0.1, 0.7, 0.9, 0.4]))
     recorder.set_params({"steps": 2})
     recorder.on_train_begin()
@@ -318,10 +357,15 @@ def test_step_recorder_hooks_record_each_moment():
     recorder.on_epoch_end(0, logs)
     assert [(r["epoch"], r["step"]) for r in recorder.rows] == [(1, 0), (1, 2)]
     assert recorder.rows[-1]["accuracy"] == logs["eval_accuracy"] == 0.5
-    assert recorder.rows[-1]["wrong"] == [1, 3] and recorder.rows[-1]["boundary"] == pytest.approx(2.1)
+    assert recorder.rows[-1]["wrong"] == [1, 3] and recorder.rows[-1]["boundary"] == pytest.approx(
+        2.1
+    )
     assert len(recorder.epoch_rows(1)) == 2
-    for kwargs, message in [({"log_key": ""}, "invalid `log_key`"), ({"boundary": 3}, "invalid `boundary`"),
-                            ({"per_step": "yes"}, "invalid `per_step`")]:
+    for kwargs, message in [
+        ({"log_key": ""}, "invalid `log_key`"),
+        ({"boundary": 3}, "invalid `boundary`"),
+        ({"per_step": "yes"}, "invalid `per_step`"),
+    ]:
         with pytest.raises(ValueError, match=message):
             StepRecorder([[0.0]], [0], **kwargs)
 
@@ -351,8 +395,12 @@ def test_exercises_accept_the_reference_answers_and_reject_the_stub(runner, step
     rates = {0.01: th.seed_table(range(4), epochs=40, runner=runner, learning_rate=0.01)}
     answers = {
         1: sum(r["accuracy"] == 1.0 for r in recorder.rows if r["epoch"] == EXERCISE_1_EPOCH),
-        2: runner.run(EXERCISE_2["seed"], monitor="val_accuracy", validation=True,
-                      learning_rate=EXERCISE_2["learning_rate"]).stopped_epoch,
+        2: runner.run(
+            EXERCISE_2["seed"],
+            monitor="val_accuracy",
+            validation=True,
+            learning_rate=EXERCISE_2["learning_rate"],
+        ).stopped_epoch,
         3: full_batch.run.history["eval_accuracy"][10],
         4: rates[0.01].column("outcome").count(th.OUTCOMES[2]),
     }
@@ -368,12 +416,19 @@ def test_exercises_accept_the_reference_answers_and_reject_the_stub(runner, step
 # -- the explorer's bad input ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"learning_rate": -1}, "invalid `learning_rate`"), ({"learning_rate": "fast"}, "invalid `learning_rate`"),
-    ({"epochs": 1001}, "invalid `epochs`"), ({"epochs": 2.5}, "invalid `epochs`"),
-    ({"batch_size": 0}, "invalid `batch_size`"), ({"seed": -1}, "invalid `seed`"),
-    ({"reshuffle": "no"}, "invalid `reshuffle`"), ({"monitor": "val_acc"}, "invalid `monitor`"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"learning_rate": -1}, "invalid `learning_rate`"),
+        ({"learning_rate": "fast"}, "invalid `learning_rate`"),
+        ({"epochs": 1001}, "invalid `epochs`"),
+        ({"epochs": 2.5}, "invalid `epochs`"),
+        ({"batch_size": 0}, "invalid `batch_size`"),
+        ({"seed": -1}, "invalid `seed`"),
+        ({"reshuffle": "no"}, "invalid `reshuffle`"),
+        ({"monitor": "val_acc"}, "invalid `monitor`"),
+    ],
+)
 def test_explore_rejects_bad_input(bad, message):
     with pytest.raises(ValueError, match=message):
         th.explore(**bad)
@@ -383,6 +438,13 @@ def test_explorer_starts_at_the_given_defaults_and_refuses_unknown_knobs():
     ex = th.explorer(epochs=30, batch_size=64)
     assert ex.controls["epochs"].value == 30 and ex.controls["batch_size"].value == 64
     assert ex.controls["learning_rate"].value == pytest.approx(0.1)
-    assert set(ex.controls) == {"learning_rate", "epochs", "batch_size", "monitor", "seed", "reshuffle"}
+    assert set(ex.controls) == {
+        "learning_rate",
+        "epochs",
+        "batch_size",
+        "monitor",
+        "seed",
+        "reshuffle",
+    }
     with pytest.raises(ValueError, match="invalid setting 'dropout'"):
         th.explorer(dropout=0.5)

@@ -40,10 +40,12 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", repo], check=True)
     sys.path.insert(0, repo)  # the running kernel does not see an editable install made after it started
     os.chdir(f"{{repo}}/notebooks")"""
-BADGES = ("[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-          "(https://colab.research.google.com/github/{owner}/{repository}/blob/main/notebooks/{name}) "
-          "[![Binder](https://mybinder.org/badge_logo.svg)]"
-          "(https://mybinder.org/v2/gh/{owner}/{repository}/main?urlpath=lab/tree/notebooks/{name})")
+BADGES = (
+    "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/{owner}/{repository}/blob/main/notebooks/{name}) "
+    "[![Binder](https://mybinder.org/badge_logo.svg)]"
+    "(https://mybinder.org/v2/gh/{owner}/{repository}/main?urlpath=lab/tree/notebooks/{name})"
+)
 
 
 def badge_line(name: str, owner: str = OWNER) -> str:
@@ -79,11 +81,19 @@ def add_open_links(nb, name: str, *, owner: str = OWNER) -> list[str]:
     Raises:
         ValueError: if the first cell is not a markdown title.
     """
-    if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("# "):
+    if (
+        not nb.cells
+        or nb.cells[0].cell_type != "markdown"
+        or not nb.cells[0].source.startswith("# ")
+    ):
         raise ValueError(f"{name}: the first cell must be the markdown title ('# …')")
     changes, title, badges = [], nb.cells[0], badge_line(name, owner)
     lines = title.source.rstrip("\n").split("\n")
-    old = [i for i, line in enumerate(lines) if "colab-badge.svg" in line or "mybinder.org/badge" in line]
+    old = [
+        i
+        for i, line in enumerate(lines)
+        if "colab-badge.svg" in line or "mybinder.org/badge" in line
+    ]
     if [lines[i] for i in old] != [badges] or old != [len(lines) - 1]:
         lines = [line for i, line in enumerate(lines) if i not in old]
         while lines and not lines[-1].strip():
@@ -105,8 +115,12 @@ def add_open_links(nb, name: str, *, owner: str = OWNER) -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--owner", default=OWNER, help=f"GitHub account in the links (default: {OWNER})")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook needs it")
+    parser.add_argument(
+        "--owner", default=OWNER, help=f"GitHub account in the links (default: {OWNER})"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a notebook needs it"
+    )
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
@@ -118,8 +132,10 @@ def main(argv=None) -> int:
         needed |= bool(changes)
         if changes and not args.check:
             nbformat.write(nb, path)
-        print(f"{path}: {', '.join(changes) if changes else 'up to date'}"
-              + (" (not written: --check)" if changes and args.check else ""))
+        print(
+            f"{path}: {', '.join(changes) if changes else 'up to date'}"
+            + (" (not written: --check)" if changes and args.check else "")
+        )
     return int(needed and args.check)
 
 

@@ -45,15 +45,30 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
 REFERENCE_MS = 32.0  # the reference speed: ms per MNIST CNN training step at batch 64
-BUDGETS = {"Run-All s": 90, "kernel peak MB": 1536, "make test s": 360, "probe ratio": 1.5,
-           "probe ratio (training mode)": 1.8}  # explorers' budgets are in EXPLORERS
+BUDGETS = {
+    "Run-All s": 90,
+    "kernel peak MB": 1536,
+    "make test s": 360,
+    "probe ratio": 1.5,
+    "probe ratio (training mode)": 1.8,
+}  # explorers' budgets are in EXPLORERS
 PARTS = ("notebooks", "tests", "explorers", "decompose", "probe")
-EXPLORERS = [("checkpoint", 10), ("mnist", 10), ("threshold", 10), ("resnet", 30), ("more_gaps", 10)]
+EXPLORERS = [
+    ("checkpoint", 10),
+    ("mnist", 10),
+    ("threshold", 10),
+    ("resnet", 30),
+    ("more_gaps", 10),
+]
 
-_HEAD = "import json, math, statistics, time\nimport numpy as np\nfrom helpers import setup_notebook\n" \
-        "setup_notebook(seed=0, plots=False)\nimport keras\nfrom helpers import models, load_mnist\n"
+_HEAD = (
+    "import json, math, statistics, time\nimport numpy as np\nfrom helpers import setup_notebook\n"
+    "setup_notebook(seed=0, plots=False)\nimport keras\nfrom helpers import models, load_mnist\n"
+)
 
-_CALIBRATION = _HEAD + """
+_CALIBRATION = (
+    _HEAD
+    + """
 (x, y), _ = load_mnist(); x = x[..., None].astype("float32") / 255; y = keras.utils.to_categorical(y, 10)
 class Clock(keras.callbacks.Callback):
     steps = []
@@ -64,6 +79,7 @@ model.fit(x, y, batch_size=64, epochs=1, verbose=0)  # warm-up: tracing, allocat
 model.fit(x, y, batch_size=64, epochs=math.ceil({steps} / math.ceil(len(x) / 64)), verbose=0, callbacks=[Clock()])
 print(json.dumps({{"ms": 1000 * statistics.median(Clock.steps[:{steps}]), "steps": {steps}}}))
 """
+)
 
 _EXPLORER = """
 import importlib, json, time
@@ -81,22 +97,41 @@ print(json.dumps({{"first": times[0], "rerun": times[1], "settings": {{k: str(v)
 """
 
 SCENARIOS = [  # (key, label, code defining x, y, make() -> model, fit and probe keyword arguments)
-    ("01", "01 checkpoint MLP, 2 samples, 50 epochs", """
+    (
+        "01",
+        "01 checkpoint MLP, 2 samples, 50 epochs",
+        """
 x = np.array([[[1, 2], [3, 4]]] * 2, "float32"); y = keras.utils.to_categorical([1, 2], 3)
-make, fit, probe = models.build_checkpoint_mlp, dict(batch_size=32, epochs=50), dict(batch_size=32)"""),
-    ("02", "02 MNIST CNN, 3,000 digits, 3 epochs", """
+make, fit, probe = models.build_checkpoint_mlp, dict(batch_size=32, epochs=50), dict(batch_size=32)""",
+    ),
+    (
+        "02",
+        "02 MNIST CNN, 3,000 digits, 3 epochs",
+        """
 (x, y), (xt, yt) = load_mnist(); x = x[..., None].astype("float32") / 255; y = keras.utils.to_categorical(y, 10)
 xt = xt[..., None].astype("float32") / 255; yt = keras.utils.to_categorical(yt, 10)
-make, fit, probe = models.build_mnist_cnn, dict(batch_size=64, epochs=3, validation_data=(xt, yt)), dict(batch_size=64)"""),
-    ("03", "03 threshold model, 500 points, 100 epochs, per-batch", """
+make, fit, probe = models.build_mnist_cnn, dict(batch_size=64, epochs=3, validation_data=(xt, yt)), dict(batch_size=64)""",
+    ),
+    (
+        "03",
+        "03 threshold model, 500 points, 100 epochs, per-batch",
+        """
 x = np.arange(-20, 30, 0.1).reshape(-1, 1); y = (x >= 10).astype("float32")
 make, fit = models.build_threshold_model, dict(batch_size=128, epochs=100)
-probe = dict(batch_size=128, per_batch=True)"""),
-    ("04", "04 ResNet50 197×197, 3 images, 5 epochs", """
+probe = dict(batch_size=128, per_batch=True)""",
+    ),
+    (
+        "04",
+        "04 ResNet50 197×197, 3 images, 5 epochs",
+        """
 from helpers import load_bn_images
 x, y, _ = load_bn_images(197); x = x.astype("float32")
-make, fit, probe = models.build_resnet50, dict(epochs=5, shuffle=True), dict(batch_size=3)"""),
-    ("unseen", "unseen: Dense+BatchNorm regression, 2,000×20 random, weighted, 20 epochs", """
+make, fit, probe = models.build_resnet50, dict(epochs=5, shuffle=True), dict(batch_size=3)""",
+    ),
+    (
+        "unseen",
+        "unseen: Dense+BatchNorm regression, 2,000×20 random, weighted, 20 epochs",
+        """
 rng = np.random.default_rng(1); x = rng.normal(size=(2000, 20)).astype("float32")
 y = x @ rng.normal(size=(20, 1)) + 0.1 * rng.normal(size=(2000, 1)); w = rng.uniform(0.5, 1.5, 2000)
 def make():
@@ -104,10 +139,13 @@ def make():
     m = keras.Sequential([keras.Input((20,)), L.Dense(64, activation="relu"), L.BatchNormalization(),
                           L.Dropout(0.1), L.Dense(64, activation="relu"), L.BatchNormalization(), L.Dense(1)])
     m.compile(optimizer="adam", loss="mse", metrics=["mae"]); return m
-fit, probe = dict(batch_size=32, epochs=20, sample_weight=w), dict(sample_weight=w, batch_size=32)"""),
+fit, probe = dict(batch_size=32, epochs=20, sample_weight=w), dict(sample_weight=w, batch_size=32)""",
+    ),
 ]
 
-_PROBE = _HEAD + """from helpers import GapProbe
+_PROBE = (
+    _HEAD
+    + """from helpers import GapProbe
 {setup}
 def run(kind):
     keras.utils.set_random_seed(0)
@@ -121,12 +159,18 @@ for _ in range({rounds}):
     for kind in times: times[kind].append(run(kind))
 print(json.dumps({{kind: min(t) for kind, t in times.items()}}))
 """
+)
 
 
 def _python(code: str, timeout: int = 1800) -> dict:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                         cwd=REPO, timeout=timeout,
-                         env={**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env={**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     if out.returncode:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -135,9 +179,11 @@ def _python(code: str, timeout: int = 1800) -> dict:
 def machine() -> str:
     tf, keras = import_tensorflow_quietly()
     cpu = platform.processor() or platform.machine()
-    return (f"{os.cpu_count()} CPU cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
 
 
 class Report:
@@ -181,7 +227,9 @@ class Report:
 
     def both(self, seconds: float, budget: float | None = None) -> str:
         """``measured | calibrated | within budget`` table cells."""
-        verdict = "" if budget is None else (" | yes" if self.cal(seconds) <= budget else " | **no**")
+        verdict = (
+            "" if budget is None else (" | yes" if self.cal(seconds) <= budget else " | **no**")
+        )
         return f"{seconds:.1f} | {self.cal(seconds):.1f}{verdict}"
 
 
@@ -204,52 +252,79 @@ def calibrate(steps: int) -> float:
 def notebooks(report: Report) -> None:
     from run_notebooks import execute
 
-    report.add("\n## Notebooks (Run-All, fresh kernel)\n",
-               "| notebook | measured s | calibrated s | ≤ 90 cal s | kernel peak MB | ≤ 1.5 GB |",
-               "|---|---:|---:|---|---:|---|")
+    report.add(
+        "\n## Notebooks (Run-All, fresh kernel)\n",
+        "| notebook | measured s | calibrated s | ≤ 90 cal s | kernel peak MB | ≤ 1.5 GB |",
+        "|---|---:|---:|---|---:|---|",
+    )
     for path in sorted((REPO / "notebooks").glob("*.ipynb")):
         r = execute(path)
         ok = "yes" if r["peak_mb"] <= BUDGETS["kernel peak MB"] else "**no**"
-        report.add(lambda rep, r=r, ok=ok, name=path.name:
-                   f"| {name} | {rep.both(r['seconds'], BUDGETS['Run-All s'])} | {r['peak_mb']:.0f} | {ok} |")
+        report.add(
+            lambda rep, r=r, ok=ok, name=path.name: (
+                f"| {name} | {rep.both(r['seconds'], BUDGETS['Run-All s'])} | {r['peak_mb']:.0f} | {ok} |"
+            )
+        )
 
 
 def tests(report: Report, durations: int = 15) -> None:
     """The whole suite run by `make test` itself (its workers and flags), plus pytest's slowest tests."""
     workers = os.environ.get("TEST_WORKERS", _makefile_default("TEST_WORKERS"))
-    env = {**os.environ, "PYTEST_ADDOPTS": f"{os.environ.get('PYTEST_ADDOPTS', '')} --durations={durations} -q"}
+    env = {
+        **os.environ,
+        "PYTEST_ADDOPTS": f"{os.environ.get('PYTEST_ADDOPTS', '')} --durations={durations} -q",
+    }
     used_before = _children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(["make", "--no-print-directory", "test"], cwd=REPO, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "test"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     cpu = _children_cpu() - used_before
     lines = done.stdout.strip().splitlines()
     verdict = (lines or ["no output"])[-1].strip("= ")
     cores = os.cpu_count() or 1
-    report.add(f"\n## make test ({workers} workers, after install)\n",
-               "| measured s | calibrated s | ≤ 360 cal s (6 min) | result |", "|---:|---:|---|---|",
-               lambda rep: f"| {rep.both(seconds, BUDGETS['make test s'])} | {verdict} |",
-               lambda rep: f"\nScaled by single calibration readings instead of their median: "
-               f"{rep.cal(seconds, max(rep.readings)):.0f} calibrated s by the slowest "
-               f"({max(rep.readings):.1f} ms), {rep.cal(seconds, min(rep.readings)):.0f} by the fastest "
-               f"({min(rep.readings):.1f} ms).",
-               f"\nCPU time of the run (user + system, pytest and every process it waited for): {cpu:.0f} s, "
-               f"{cpu / (seconds * cores):.0%} of the {seconds * cores:.0f} core-seconds {cores} cores had. "
-               "Near 100 %, the suite is bound by the work it does: more workers cannot make it shorter, "
-               "only less work can.")
-    slow = [m.groups() for m in (re.match(r"\s*([\d.]+)s (call|setup|teardown)\s+(\S+)", line)
-                                 for line in lines) if m]
+    report.add(
+        f"\n## make test ({workers} workers, after install)\n",
+        "| measured s | calibrated s | ≤ 360 cal s (6 min) | result |",
+        "|---:|---:|---|---|",
+        lambda rep: f"| {rep.both(seconds, BUDGETS['make test s'])} | {verdict} |",
+        lambda rep: (
+            f"\nScaled by single calibration readings instead of their median: "
+            f"{rep.cal(seconds, max(rep.readings)):.0f} calibrated s by the slowest "
+            f"({max(rep.readings):.1f} ms), {rep.cal(seconds, min(rep.readings)):.0f} by the fastest "
+            f"({min(rep.readings):.1f} ms)."
+        ),
+        f"\nCPU time of the run (user + system, pytest and every process it waited for): {cpu:.0f} s, "
+        f"{cpu / (seconds * cores):.0%} of the {seconds * cores:.0f} core-seconds {cores} cores had. "
+        "Near 100 %, the suite is bound by the work it does: more workers cannot make it shorter, "
+        "only less work can.",
+    )
+    slow = [
+        m.groups()
+        for m in (re.match(r"\s*([\d.]+)s (call|setup|teardown)\s+(\S+)", line) for line in lines)
+        if m
+    ]
     if slow:
-        report.add(f"\nSlowest {len(slow)} test phases (`pytest --durations={durations}`):\n",
-                   "| test | phase | measured s | calibrated s |", "|---|---|---:|---:|",
-                   *(lambda rep, s=s, phase=phase, name=name: f"| `{name}` | {phase} | {rep.both(float(s))} |"
-                     for s, phase, name in slow))
+        report.add(
+            f"\nSlowest {len(slow)} test phases (`pytest --durations={durations}`):\n",
+            "| test | phase | measured s | calibrated s |",
+            "|---|---|---:|---:|",
+            *(
+                lambda rep, s=s, phase=phase, name=name: (
+                    f"| `{name}` | {phase} | {rep.both(float(s))} |"
+                )
+                for s, phase, name in slow
+            ),
+        )
 
 
 def explorers(report: Report) -> None:
-    report.add("\n## Explorers (Run pressed twice, default settings)\n",
-               "| explorer | first run s | re-run s | re-run cal s | within budget | settings |",
-               "|---|---:|---:|---:|---|---|")
+    report.add(
+        "\n## Explorers (Run pressed twice, default settings)\n",
+        "| explorer | first run s | re-run s | re-run cal s | within budget | settings |",
+        "|---|---:|---:|---:|---|---|",
+    )
     for name, budget in EXPLORERS:
         label = f"`helpers.scenarios.{name}.figures.explorer` (≤ {budget} cal s)"
         try:
@@ -257,32 +332,45 @@ def explorers(report: Report) -> None:
         except Exception as err:  # report, don't hide
             r = {"failed": err}
         if "first" not in r:
-            report.add(f"| {label} | – | – | – | {'not found' if 'missing' in r else 'failed'} | "
-                       f"{r.get('missing', r.get('failed'))} |")
+            report.add(
+                f"| {label} | – | – | – | {'not found' if 'missing' in r else 'failed'} | "
+                f"{r.get('missing', r.get('failed'))} |"
+            )
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
-        report.add(lambda rep, r=r, label=label, budget=budget, settings=settings:
-                   f"| {label} | {r['first']:.1f} | {rep.both(r['rerun'], budget)} | {settings} |")
+        report.add(
+            lambda rep, r=r, label=label, budget=budget, settings=settings: (
+                f"| {label} | {r['first']:.1f} | {rep.both(r['rerun'], budget)} | {settings} |"
+            )
+        )
 
 
 def decompose(report: Report) -> None:
     report.add("\n## Gap decomposer cost\n")
     try:
-        r = _python(_HEAD + "from helpers.decompose import measure_cost\nprint(json.dumps(measure_cost()))")
+        r = _python(
+            _HEAD + "from helpers.decompose import measure_cost\nprint(json.dumps(measure_cost()))"
+        )
     except Exception as err:
         report.add(f"failed: {err}")
         return
-    report.add("| what | value |", "|---|---:|",
-               *(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in r.items()))
+    report.add(
+        "| what | value |",
+        "|---|---:|",
+        *(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in r.items()),
+    )
 
 
 def probe(report: Report, keys=None, rounds: int = 2) -> None:
-    report.add("\n## GapProbe's cost (instrumented ÷ bare training, same process, same seed)\n",
-               f"Fastest of {rounds} runs each after a warm-up run; every fit() builds a fresh model, "
-               "so the probe's one-off tracing is included. Budgets: ≤ 1.5× with the probe in "
-               "inference mode only, ≤ 1.8× with training mode too.\n",
-               "| workload | bare s | bare cal s | with probe s | ratio (≤ 1.5) | "
-               "with training mode s | ratio (≤ 1.8) |", "|---|---:|---:|---:|---:|---:|---:|")
+    report.add(
+        "\n## GapProbe's cost (instrumented ÷ bare training, same process, same seed)\n",
+        f"Fastest of {rounds} runs each after a warm-up run; every fit() builds a fresh model, "
+        "so the probe's one-off tracing is included. Budgets: ≤ 1.5× with the probe in "
+        "inference mode only, ≤ 1.8× with training mode too.\n",
+        "| workload | bare s | bare cal s | with probe s | ratio (≤ 1.5) | "
+        "with training mode s | ratio (≤ 1.8) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    )
     for key, label, setup in SCENARIOS:
         if keys and key not in keys:
             continue
@@ -292,20 +380,33 @@ def probe(report: Report, keys=None, rounds: int = 2) -> None:
             report.add(f"| {label} | – | – | – | failed: {err} | – | – |")
             continue
         ratio = {k: r[k] / r["bare"] for k in ("inference", "training")}
-        mark = {k: "" if ratio[k] <= BUDGETS["probe ratio" if k == "inference" else
-                                              "probe ratio (training mode)"] else " **over**" for k in ratio}
-        row = (f"{ratio['inference']:.2f}{mark['inference']} | {r['training']:.1f} | "
-               f"{ratio['training']:.2f}{mark['training']} |")
-        report.add(lambda rep, r=r, label=label, row=row:
-                   f"| {label} | {r['bare']:.1f} | {rep.cal(r['bare']):.1f} | {r['inference']:.1f} | {row}")
+        mark = {
+            k: ""
+            if ratio[k]
+            <= BUDGETS["probe ratio" if k == "inference" else "probe ratio (training mode)"]
+            else " **over**"
+            for k in ratio
+        }
+        row = (
+            f"{ratio['inference']:.2f}{mark['inference']} | {r['training']:.1f} | "
+            f"{ratio['training']:.2f}{mark['training']} |"
+        )
+        report.add(
+            lambda rep, r=r, label=label, row=row: (
+                f"| {label} | {r['bare']:.1f} | {rep.cal(r['bare']):.1f} | {r['inference']:.1f} | {row}"
+            )
+        )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--skip", default="", help=f"comma-separated parts to skip, from {PARTS}")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 30 calibration steps, one probe round on 01 and unseen only")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 30 calibration steps, one probe round on 01 and unseen only",
+    )
     args = parser.parse_args(argv)
     skip = {p for p in args.skip.split(",") if p}
     unknown = skip - set(PARTS)
@@ -313,17 +414,21 @@ def main(argv=None) -> int:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
     steps = 30 if args.quick else 300
     report = Report(calibrate(steps))
-    report.add(f"# Benchmarks\n\nWritten by `make bench` on {dt.date.today()}. Machine: {machine()}.\n",
-               lambda rep: f"**Calibration: {rep.ms:.1f} ms per MNIST CNN training step** (batch 64, "
-               f"median of {steps} steps), the median of {len(rep.readings)} readings taken at the start, "
-               f"after each part and at the end: {rep.listed()} ms. "
-               f"Every time is shown twice: as measured, and *calibrated* to the reference speed of "
-               f"{REFERENCE_MS:.0f} ms per step (calibrated = measured × {REFERENCE_MS:.0f} / "
-               f"{rep.ms:.1f}, i.e. × {REFERENCE_MS / rep.ms:.2f} on this machine).\n",
-               "Budgets, in calibrated units: each notebook's Run-All ≤ 90 s and kernel peak ≤ 1.5 GB "
-               "(memory is not scaled); explorer re-run ≤ 10 s (ResNet ≤ 30 s); `make test` ≤ 6 min "
-               "after install; GapProbe ≤ 1.5× bare training in inference mode, ≤ 1.8× with training "
-               "mode too (ratios need no calibration).")
+    report.add(
+        f"# Benchmarks\n\nWritten by `make bench` on {dt.date.today()}. Machine: {machine()}.\n",
+        lambda rep: (
+            f"**Calibration: {rep.ms:.1f} ms per MNIST CNN training step** (batch 64, "
+            f"median of {steps} steps), the median of {len(rep.readings)} readings taken at the start, "
+            f"after each part and at the end: {rep.listed()} ms. "
+            f"Every time is shown twice: as measured, and *calibrated* to the reference speed of "
+            f"{REFERENCE_MS:.0f} ms per step (calibrated = measured × {REFERENCE_MS:.0f} / "
+            f"{rep.ms:.1f}, i.e. × {REFERENCE_MS / rep.ms:.2f} on this machine).\n"
+        ),
+        "Budgets, in calibrated units: each notebook's Run-All ≤ 90 s and kernel peak ≤ 1.5 GB "
+        "(memory is not scaled); explorer re-run ≤ 10 s (ResNet ≤ 30 s); `make test` ≤ 6 min "
+        "after install; GapProbe ≤ 1.5× bare training in inference mode, ≤ 1.8× with training "
+        "mode too (ratios need no calibration).",
+    )
     # A reading after every part: one reading can be 15 % off on a shared VM (27-32 ms within
     # an hour on one machine), far more than the figures it scales vary between runs.
     for part in (notebooks, tests, explorers, decompose):

@@ -119,12 +119,17 @@ def parse_check(source: str) -> tuple[str, int, str, str]:
         raise ValueError(f"invalid check cell: {source!r}; expected {expected}") from err
     node = body[0] if len(body) == 1 else None
     call = node.value if isinstance(node, ast.Assign) else None
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and call.func.id == "check_exercise" and len(call.args) == 3
-            and all(isinstance(a, ast.Constant) for a in call.args[:2])
-            and isinstance(call.args[0].value, str) and type(call.args[1].value) is int
-            and [ast.unparse(t) for t in node.targets] == [f"ok_{call.args[1].value}"]
-            and all(k.arg not in (None, "show") for k in call.keywords)):
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "check_exercise"
+        and len(call.args) == 3
+        and all(isinstance(a, ast.Constant) for a in call.args[:2])
+        and isinstance(call.args[0].value, str)
+        and type(call.args[1].value) is int
+        and [ast.unparse(t) for t in node.targets] == [f"ok_{call.args[1].value}"]
+        and all(k.arg not in (None, "show") for k in call.keywords)
+    ):
         raise ValueError(f"invalid check cell: {source!r}; expected {expected}")
     quiet = copy.deepcopy(call)
     quiet.keywords.append(ast.keyword("show", ast.Constant(False)))
@@ -144,13 +149,17 @@ def find_exercises(nb) -> list[Exercise]:
         if not kinds:
             continue
         kind = kinds[0]
-        wanted = {EXERCISE_TAG: text is None and solution is None, SOLUTION_TAG: text is not None
-                  and solution is None and cell.cell_type == "code",
-                  CHECK_TAG: solution is not None and cell.cell_type == "code"}
+        wanted = {
+            EXERCISE_TAG: text is None and solution is None,
+            SOLUTION_TAG: text is not None and solution is None and cell.cell_type == "code",
+            CHECK_TAG: solution is not None and cell.cell_type == "code",
+        }
         if len(kinds) > 1 or not wanted[kind]:
-            raise ValueError(f"cell {index} (tagged {kinds}) is out of place: each exercise is a "
-                             "markdown cell tagged `exercise`, then a code cell tagged `solution`, "
-                             "then a code cell tagged `check`")
+            raise ValueError(
+                f"cell {index} (tagged {kinds}) is out of place: each exercise is a "
+                "markdown cell tagged `exercise`, then a code cell tagged `solution`, "
+                "then a code cell tagged `check`"
+            )
         if kind == EXERCISE_TAG:
             text = index
         elif kind == SOLUTION_TAG:
@@ -187,16 +196,33 @@ def question_cells(nb, exercise: Exercise, points: int, later: str) -> list:
     k, solution = exercise.number, nb.cells[exercise.solution]
     prompt = code_stub(solution.source, later)
     answer = copy.deepcopy(solution)
-    answer.source = (f'""" # BEGIN PROMPT\n{prompt}\n"""; # END PROMPT\n'
-                     f"# BEGIN SOLUTION NO PROMPT\n{solution.source.rstrip()}\n# END SOLUTION")
+    answer.source = (
+        f'""" # BEGIN PROMPT\n{prompt}\n"""; # END PROMPT\n'
+        f"# BEGIN SOLUTION NO PROMPT\n{solution.source.rstrip()}\n# END SOLUTION"
+    )
     public = f"assert {exercise.answer} is not ..., 'replace ... with your answer'"
-    hidden = ('""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n'
-              f"from helpers.selfcheck import check_exercise\nassert {exercise.call}")
-    return ([_raw(f"# BEGIN QUESTION\nname: exercise_{k}\npoints: {points}\nall_or_nothing: true\ncheck_cell: false")]
-            + [copy.deepcopy(c) for c in nb.cells[exercise.text:exercise.solution]]
-            + [_raw("# BEGIN SOLUTION"), answer, _raw("# END SOLUTION"),
-               _raw("# BEGIN TESTS"), _code(public), _code(hidden), _raw("# END TESTS"),
-               _raw("# END QUESTION")])
+    hidden = (
+        '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n'
+        f"from helpers.selfcheck import check_exercise\nassert {exercise.call}"
+    )
+    return (
+        [
+            _raw(
+                f"# BEGIN QUESTION\nname: exercise_{k}\npoints: {points}\nall_or_nothing: true\ncheck_cell: false"
+            )
+        ]
+        + [copy.deepcopy(c) for c in nb.cells[exercise.text : exercise.solution]]
+        + [
+            _raw("# BEGIN SOLUTION"),
+            answer,
+            _raw("# END SOLUTION"),
+            _raw("# BEGIN TESTS"),
+            _code(public),
+            _code(hidden),
+            _raw("# END TESTS"),
+            _raw("# END QUESTION"),
+        ]
+    )
 
 
 def make_assignment(nb, name: str, *, points: Callable[[str, int], int] = exercise_points):
@@ -217,11 +243,14 @@ def make_assignment(nb, name: str, *, points: Callable[[str, int], int] = exerci
     master = copy.deepcopy(nb)
     cells, start = [_raw(CONFIG.format(name=json.dumps(name)))], 0
     for exercise in found:
-        cells += [copy.deepcopy(c) for c in nb.cells[start:exercise.text]]
-        later = "\n".join(c.source for c in nb.cells[exercise.solution + 1:]
-                          if c.cell_type == "code" and SOLUTION_TAG not in tags(c))
+        cells += [copy.deepcopy(c) for c in nb.cells[start : exercise.text]]
+        later = "\n".join(
+            c.source
+            for c in nb.cells[exercise.solution + 1 :]
+            if c.cell_type == "code" and SOLUTION_TAG not in tags(c)
+        )
         cells += question_cells(nb, exercise, points(exercise.scenario, exercise.number), later)
-        cells += [copy.deepcopy(c) for c in nb.cells[exercise.solution + 1:exercise.check + 1]]
+        cells += [copy.deepcopy(c) for c in nb.cells[exercise.solution + 1 : exercise.check + 1]]
         start = exercise.check + 1
     master.cells = cells + [copy.deepcopy(c) for c in nb.cells[start:]]
     return master
@@ -245,10 +274,13 @@ def main(argv=None) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.validate(master)
         nbformat.write(master, target)
-        questions = sum(c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION")
-                        for c in master.cells)
-        print(f"{target}: {questions} question(s); build with: otter assign {target} "
-              f"{target.parent / 'dist'}")
+        questions = sum(
+            c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION") for c in master.cells
+        )
+        print(
+            f"{target}: {questions} question(s); build with: otter assign {target} "
+            f"{target.parent / 'dist'}"
+        )
     return 0
 
 

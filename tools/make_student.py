@@ -72,7 +72,12 @@ def _bound(statement) -> list[str]:
     if isinstance(statement, (ast.For, ast.AsyncFor)):
         return _targets(statement.target)
     if isinstance(statement, (ast.With, ast.AsyncWith)):
-        return [n for item in statement.items if item.optional_vars for n in _targets(item.optional_vars)]
+        return [
+            n
+            for item in statement.items
+            if item.optional_vars
+            for n in _targets(item.optional_vars)
+        ]
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         return [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
     if isinstance(statement, ast.ClassDef):
@@ -93,7 +98,9 @@ def code_stub(source: str, used_later: str | None = None) -> str:
             stub line. Defaults to None, meaning every name the solution binds.
     """
     # IPython magics and shell escapes are not Python; they never bind names.
-    python = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    python = "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
     try:
         tree = ast.parse(python)
     except SyntaxError:
@@ -108,8 +115,10 @@ def code_stub(source: str, used_later: str | None = None) -> str:
             seen.add(name)
             if functions:
                 keyword = "async def" if isinstance(statement, ast.AsyncFunctionDef) else "def"
-                lines += [f"{keyword} {name}({ast.unparse(statement.args)}):",
-                          f'    raise NotImplementedError("write the body of {name}()")']
+                lines += [
+                    f"{keyword} {name}({ast.unparse(statement.args)}):",
+                    f'    raise NotImplementedError("write the body of {name}()")',
+                ]
             else:
                 lines.append(f"{name} = ...")
     if len(lines) == 1:
@@ -143,8 +152,11 @@ def make_student(nb, *, stub: str = "ellipsis"):
         if not is_solution(cell):
             continue
         if cell.cell_type == "code" and stub == "ellipsis":
-            later = "\n".join(c.source for c in nb.cells[index + 1:]
-                              if c.cell_type == "code" and not is_solution(c))
+            later = "\n".join(
+                c.source
+                for c in nb.cells[index + 1 :]
+                if c.cell_type == "code" and not is_solution(c)
+            )
             cell.source = code_stub(nb.cells[index].source, later)
         elif cell.cell_type == "code":
             cell.source = RAISE_STUB
@@ -160,15 +172,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="folder for the student versions")
-    parser.add_argument("--stub", choices=["ellipsis", "raise"], default="ellipsis",
-                        help="how a solution is replaced (default: ellipsis; 'raise' follows nbgrader)")
+    parser.add_argument(
+        "--stub",
+        choices=["ellipsis", "raise"],
+        default="ellipsis",
+        help="how a solution is replaced (default: ellipsis; 'raise' follows nbgrader)",
+    )
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)} (is the glob empty?)")
     out = args.out.resolve()
     if any(p.resolve().parent == out for p in args.notebooks):
-        parser.error(f"--out {args.out} is the notebooks' own folder; refusing to overwrite the originals")
+        parser.error(
+            f"--out {args.out} is the notebooks' own folder; refusing to overwrite the originals"
+        )
     out.mkdir(parents=True, exist_ok=True)
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)

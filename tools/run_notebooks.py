@@ -26,7 +26,6 @@ from nbclient import NotebookClient
 from helpers.memory import peak_memory_mb
 
 
-
 class _Sampler(threading.Thread):
     """Fallback peak-RSS sampler for systems without /proc."""
 
@@ -51,8 +50,12 @@ def execute(path: Path, *, in_place: bool = False, timeout: int = 600) -> dict:
     nb = nbformat.read(path, as_version=4)
     # No MPLBACKEND here: the kernel must pick matplotlib-inline, or figures vanish.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     peak = None
     with client.setup_kernel():
         pid = client.km.provisioner.process.pid

@@ -16,12 +16,33 @@ Introduced in ``notebooks/01_checkpoint_mismatch.ipynb``::
 
 from helpers.scenarios.checkpoint.causes import GapAtBest, dropout_draws, gap_at_best, row_orders
 from helpers.scenarios.checkpoint.figures import explore, explorer, plot_checkpoint_run
-from helpers.scenarios.checkpoint.run import (CHECKPOINT_MONITORS, LN2, CheckpointRun,
-                                              best_checkpoint_gap, post_data, post_validation_data,
-                                              seed_sweep, summarize, train_checkpointed)
+from helpers.scenarios.checkpoint.run import (
+    CHECKPOINT_MONITORS,
+    LN2,
+    CheckpointRun,
+    best_checkpoint_gap,
+    post_data,
+    post_validation_data,
+    seed_sweep,
+    summarize,
+    train_checkpointed,
+)
 
 __all__ = [
-    "CHECKPOINT_MONITORS", "LN2", "CheckpointRun", "GapAtBest", "best_checkpoint_gap", "dropout_draws",
-    "explore", "explorer", "gap_at_best", "plot_checkpoint_run",
-    "post_data", "post_validation_data", "row_orders", "seed_sweep", "summarize", "train_checkpointed",
+    "CHECKPOINT_MONITORS",
+    "LN2",
+    "CheckpointRun",
+    "GapAtBest",
+    "best_checkpoint_gap",
+    "dropout_draws",
+    "explore",
+    "explorer",
+    "gap_at_best",
+    "plot_checkpoint_run",
+    "post_data",
+    "post_validation_data",
+    "row_orders",
+    "seed_sweep",
+    "summarize",
+    "train_checkpointed",
 ]

@@ -38,9 +38,9 @@ class GapAtBest:
     """
 
     epoch: int
-    logged: float     # fit()'s loss at that epoch: weights before the update, Dropout on
-    before: float     # evaluate() of the weights before the update (end of the previous epoch)
-    after: float      # evaluate() of the weights after the update: what the checkpoint holds
+    logged: float  # fit()'s loss at that epoch: weights before the update, Dropout on
+    before: float  # evaluate() of the weights before the update (end of the previous epoch)
+    after: float  # evaluate() of the weights after the update: what the checkpoint holds
 
     @property
     def gap(self) -> float:
@@ -60,20 +60,46 @@ class GapAtBest:
     @property
     def table(self) -> Table:
         e = self.epoch
-        return Table([
-            {"measurement": f"fit() logged, epoch {e}", "weights": f"end of epoch {e - 1}",
-             "Dropout": "on", "loss": self.logged},
-            {"measurement": "evaluate() before the update", "weights": f"end of epoch {e - 1}",
-             "Dropout": "off", "loss": self.before},
-            {"measurement": "evaluate() of the checkpoint", "weights": f"end of epoch {e}",
-             "Dropout": "off", "loss": self.after},
-            {"measurement": f"{HEADER} = Dropout part + one-step part", "weights": "",
-             "Dropout": "", "loss": self.gap},
-            {"measurement": "  Dropout part (logged − evaluate() before)", "weights": "",
-             "Dropout": "", "loss": self.dropout_part},
-            {"measurement": "  one-step part (evaluate() before − after)", "weights": "",
-             "Dropout": "", "loss": self.step_part},
-        ])
+        return Table(
+            [
+                {
+                    "measurement": f"fit() logged, epoch {e}",
+                    "weights": f"end of epoch {e - 1}",
+                    "Dropout": "on",
+                    "loss": self.logged,
+                },
+                {
+                    "measurement": "evaluate() before the update",
+                    "weights": f"end of epoch {e - 1}",
+                    "Dropout": "off",
+                    "loss": self.before,
+                },
+                {
+                    "measurement": "evaluate() of the checkpoint",
+                    "weights": f"end of epoch {e}",
+                    "Dropout": "off",
+                    "loss": self.after,
+                },
+                {
+                    "measurement": f"{HEADER} = Dropout part + one-step part",
+                    "weights": "",
+                    "Dropout": "",
+                    "loss": self.gap,
+                },
+                {
+                    "measurement": "  Dropout part (logged − evaluate() before)",
+                    "weights": "",
+                    "Dropout": "",
+                    "loss": self.dropout_part,
+                },
+                {
+                    "measurement": "  one-step part (evaluate() before − after)",
+                    "weights": "",
+                    "Dropout": "",
+                    "loss": self.step_part,
+                },
+            ]
+        )
 
     def __repr__(self):
         return str(self.table)
@@ -91,10 +117,14 @@ def gap_at_best(run: CheckpointRun, monitor: str = "loss") -> GapAtBest:
     """
     checks.choice("monitor", monitor, CHECKPOINT_MONITORS)
     if run.probe is None:
-        raise ValueError("this run has no GapProbe; train it with `train_checkpointed(..., probe=True)`")
+        raise ValueError(
+            "this run has no GapProbe; train it with `train_checkpointed(..., probe=True)`"
+        )
     e = run.best_epoch(monitor)
     inference = run.probe.series("loss", "inference")  # index = epoch, 0 = initial weights
-    return GapAtBest(e, float(run.history["loss"][e - 1]), float(inference[e - 1]), float(inference[e]))
+    return GapAtBest(
+        e, float(run.history["loss"][e - 1]), float(inference[e - 1]), float(inference[e])
+    )
 
 
 def dropout_draws(model, x, y, n: int = 2000) -> np.ndarray:
@@ -114,8 +144,14 @@ def dropout_draws(model, x, y, n: int = 2000) -> np.ndarray:
     return per_sample.reshape(n, len(x)).mean(axis=1)
 
 
-def row_orders(n_samples: int = 2, *, epochs: int = 3, batch_size: int = 32, shuffle: bool = True,
-               seed: int = 0) -> list[tuple]:
+def row_orders(
+    n_samples: int = 2,
+    *,
+    epochs: int = 3,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> list[tuple]:
     """The order in which ``fit()`` feeds ``n_samples`` NumPy rows, epoch by epoch.
 
     :func:`helpers.fit_order.fit_orders` (``fit()``'s own orders after

@@ -18,19 +18,28 @@ from matplotlib.ticker import MaxNLocator
 
 from helpers import checks
 from helpers.gap import HEADER, gap
-from helpers.scenarios.checkpoint.run import (CHECKPOINT_MONITORS, LN2, CheckpointRun, post_data,
-                                              train_checkpointed)
+from helpers.scenarios.checkpoint.run import (
+    CHECKPOINT_MONITORS,
+    LN2,
+    CheckpointRun,
+    post_data,
+    train_checkpointed,
+)
 from helpers.widgets import Explorer, ExploreResult, explorer_start
 
 RULES = {  # each knob's check from helpers.checks, called as rule(name, value)
-    "dropout_1": checks.rate, "dropout_2": checks.rate, "shuffle": checks.flag, "seed": checks.seed,
+    "dropout_1": checks.rate,
+    "dropout_2": checks.rate,
+    "shuffle": checks.flag,
+    "seed": checks.seed,
     "epochs": lambda name, value: checks.positive_int(name, value, example=50),
     "monitor": lambda name, value: checks.choice(name, value, CHECKPOINT_MONITORS),
 }
 
 
-def plot_checkpoint_run(run: CheckpointRun, *, evaluated=None, inference=None, monitor=None,
-                        ax=None, title=None):
+def plot_checkpoint_run(
+    run: CheckpointRun, *, evaluated=None, inference=None, monitor=None, ax=None, title=None
+):
     """Logged loss, ``evaluate()`` per epoch, the saved epochs and the best file's ``evaluate()``.
 
     The per-epoch ``evaluate()`` curve is ``val_loss`` if the run has it,
@@ -43,24 +52,61 @@ def plot_checkpoint_run(run: CheckpointRun, *, evaluated=None, inference=None, m
     ax = ax or plt.gca()
     monitor = run.monitor_key(monitor)
     epochs = np.arange(1, run.epochs + 1)
-    ax.plot(epochs, run.history["loss"], color="tab:red", marker="o", ms=3, lw=1,
-            label="loss logged by fit() (Dropout on, before the update)")
+    ax.plot(
+        epochs,
+        run.history["loss"],
+        color="tab:red",
+        marker="o",
+        ms=3,
+        lw=1,
+        label="loss logged by fit() (Dropout on, before the update)",
+    )
     if "val_loss" in run.history:
-        ax.plot(epochs, run.history["val_loss"], color="tab:blue", lw=1.5,
-                label="val_loss = evaluate() at the epoch's end")
+        ax.plot(
+            epochs,
+            run.history["val_loss"],
+            color="tab:blue",
+            lw=1.5,
+            label="val_loss = evaluate() at the epoch's end",
+        )
     elif inference is not None:
-        ax.plot(np.arange(len(inference)), inference, color="tab:blue", lw=1.5,
-                label="evaluate() at the epoch's end")
+        ax.plot(
+            np.arange(len(inference)),
+            inference,
+            color="tab:blue",
+            lw=1.5,
+            label="evaluate() at the epoch's end",
+        )
     elif run.probe is not None:
-        ax.plot(run.probe.epochs("loss", "inference"), run.probe.series("loss", "inference"),
-                color="tab:blue", lw=1.5, label="evaluate() at the epoch's end (GapProbe)")
+        ax.plot(
+            run.probe.epochs("loss", "inference"),
+            run.probe.series("loss", "inference"),
+            color="tab:blue",
+            lw=1.5,
+            label="evaluate() at the epoch's end (GapProbe)",
+        )
     saved = run.saved_epochs(monitor)
-    ax.plot(saved, [run.history[monitor][e - 1] for e in saved], "o", mfc="none", mec="black",
-            ms=9, label=f"checkpoint saved ({monitor} improved)")
+    ax.plot(
+        saved,
+        [run.history[monitor][e - 1] for e in saved],
+        "o",
+        mfc="none",
+        mec="black",
+        ms=9,
+        label=f"checkpoint saved ({monitor} improved)",
+    )
     if evaluated is not None:
-        ax.plot([run.best_epoch(monitor)], [evaluated], "*", color="black", ms=14,
-                label="evaluate() of the best checkpoint")
-    ax.axhline(LN2, color="grey", ls=":", lw=1, label="ln 2 (evaluate()'s floor on the post's data)")
+        ax.plot(
+            [run.best_epoch(monitor)],
+            [evaluated],
+            "*",
+            color="black",
+            ms=14,
+            label="evaluate() of the best checkpoint",
+        )
+    ax.axhline(
+        LN2, color="grey", ls=":", lw=1, label="ln 2 (evaluate()'s floor on the post's data)"
+    )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("categorical cross-entropy")
@@ -80,8 +126,15 @@ def checked_settings(**settings) -> dict:
     return checks.each(settings, RULES)
 
 
-def explore(dropout_1: float = 0.2, dropout_2: float = 0.15, epochs: int = 50, shuffle: bool = True,
-            monitor: str = "loss", seed: int = 0, progress=None) -> ExploreResult:
+def explore(
+    dropout_1: float = 0.2,
+    dropout_2: float = 0.15,
+    epochs: int = 50,
+    shuffle: bool = True,
+    monitor: str = "loss",
+    seed: int = 0,
+    progress=None,
+) -> ExploreResult:
     """The explorer's plain function: train on the post's data and compare.
 
     ``monitor="val_loss"`` passes the training data as ``validation_data``;
@@ -102,24 +155,51 @@ def explore(dropout_1: float = 0.2, dropout_2: float = 0.15, epochs: int = 50, s
         ...
         ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
     """
-    s = checked_settings(dropout_1=dropout_1, dropout_2=dropout_2, epochs=epochs, shuffle=shuffle,
-                         monitor=monitor, seed=seed)
+    s = checked_settings(
+        dropout_1=dropout_1,
+        dropout_2=dropout_2,
+        epochs=epochs,
+        shuffle=shuffle,
+        monitor=monitor,
+        seed=seed,
+    )
     x, y = post_data()
-    run = train_checkpointed(x, y, dropout=(s["dropout_1"], s["dropout_2"]), epochs=s["epochs"],
-                             shuffle=s["shuffle"], monitor=s["monitor"], seed=s["seed"],
-                             validation_data=(x, y) if s["monitor"] == "val_loss" else None,
-                             progress=progress)
+    run = train_checkpointed(
+        x,
+        y,
+        dropout=(s["dropout_1"], s["dropout_2"]),
+        epochs=s["epochs"],
+        shuffle=s["shuffle"],
+        monitor=s["monitor"],
+        seed=s["seed"],
+        validation_data=(x, y) if s["monitor"] == "val_loss" else None,
+        progress=progress,
+    )
     inference = None if s["monitor"] == "val_loss" else run.inference_losses(x, y)
     evaluated, best = run.evaluate_best(x, y), run.best_logged()
-    values = dict(best_epoch=run.best_epoch(), best_logged=best, evaluated=evaluated,
-                  gap=gap(best, evaluated), files=len(run.saved_epochs()))
+    values = dict(
+        best_epoch=run.best_epoch(),
+        best_logged=best,
+        evaluated=evaluated,
+        gap=gap(best, evaluated),
+        files=len(run.saved_epochs()),
+    )
     figure = Figure(figsize=(6.4, 3.6), dpi=80)  # not pyplot's: shown once, where the caller wants
-    plot_checkpoint_run(run, evaluated=evaluated, inference=inference, ax=figure.add_subplot(), title=(
-        f"monitor={s['monitor']!r}: best logged {best:.3f} (epoch {run.best_epoch()}), "
-        f"evaluate() {evaluated:.3f}; {HEADER} {values['gap']:+.3f}"))
-    summary = (f"Best {s['monitor']} logged: {best:.4f} at epoch {run.best_epoch()}; evaluate() of "
-               f"that checkpoint: {evaluated:.4f} ({HEADER}: {values['gap']:+.4f}); "
-               f"{values['files']} files saved.")
+    plot_checkpoint_run(
+        run,
+        evaluated=evaluated,
+        inference=inference,
+        ax=figure.add_subplot(),
+        title=(
+            f"monitor={s['monitor']!r}: best logged {best:.3f} (epoch {run.best_epoch()}), "
+            f"evaluate() {evaluated:.3f}; {HEADER} {values['gap']:+.3f}"
+        ),
+    )
+    summary = (
+        f"Best {s['monitor']} logged: {best:.4f} at epoch {run.best_epoch()}; evaluate() of "
+        f"that checkpoint: {evaluated:.4f} ({HEADER}: {values['gap']:+.4f}); "
+        f"{values['files']} files saved."
+    )
     return ExploreResult(figure, summary, run, values)
 
 
@@ -129,13 +209,21 @@ def controls(values: dict) -> dict:
     return {
         "dropout_1": w.FloatSlider(value=values["dropout_1"], description="dropout 1", **slider),
         "dropout_2": w.FloatSlider(value=values["dropout_2"], description="dropout 2", **slider),
-        "epochs": w.IntSlider(value=values["epochs"], min=5, max=150, step=5, description="epochs",
-                              continuous_update=False),
+        "epochs": w.IntSlider(
+            value=values["epochs"],
+            min=5,
+            max=150,
+            step=5,
+            description="epochs",
+            continuous_update=False,
+        ),
         "shuffle": w.Checkbox(value=values["shuffle"], description="shuffle"),
-        "monitor": w.Dropdown(options=list(CHECKPOINT_MONITORS), value=values["monitor"],
-                              description="monitor"),
-        "seed": w.IntSlider(value=values["seed"], min=0, max=9, description="seed",
-                            continuous_update=False),
+        "monitor": w.Dropdown(
+            options=list(CHECKPOINT_MONITORS), value=values["monitor"], description="monitor"
+        ),
+        "seed": w.IntSlider(
+            value=values["seed"], min=0, max=9, description="seed", continuous_update=False
+        ),
     }
 
 
@@ -148,5 +236,9 @@ def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     as soon as the widget is built.
     """
     start = explorer_start(explore, defaults, RULES)
-    return Explorer(explore, controls(start), run_now=run_now,
-                    title="Which epoch does the best checkpoint hold, and what does evaluate() say?")
+    return Explorer(
+        explore,
+        controls(start),
+        run_now=run_now,
+        title="Which epoch does the best checkpoint hold, and what does evaluate() say?",
+    )

@@ -148,22 +148,43 @@ class CheckpointRun:
         with preserved_state(self.model):
             for weights in self.weights:
                 self.model.set_weights(weights)
-                values.append(float(np.mean(keras.ops.convert_to_numpy(loss(y, self.model(x, training=False))))))
+                values.append(
+                    float(
+                        np.mean(keras.ops.convert_to_numpy(loss(y, self.model(x, training=False))))
+                    )
+                )
         return np.array(values)
 
     def listing(self, monitor=None) -> Table:
         """Each saved file beside the history entry of the epoch in its name."""
         rows = []
         for path, n in zip(self.files(monitor), self.saved_epochs(monitor)):
-            rows.append({"file (Keras 3)": path.name, "progress bar": f"Epoch {n}/{self.epochs}",
-                         "history index": n - 1, "logged loss": float(self.history["loss"][n - 1]),
-                         "the post's Keras would write": f"{n - 1}_{self.history['loss'][n - 1]:.5f}.hdf5"})
+            rows.append(
+                {
+                    "file (Keras 3)": path.name,
+                    "progress bar": f"Epoch {n}/{self.epochs}",
+                    "history index": n - 1,
+                    "logged loss": float(self.history["loss"][n - 1]),
+                    "the post's Keras would write": f"{n - 1}_{self.history['loss'][n - 1]:.5f}.hdf5",
+                }
+            )
         return Table(rows)
 
 
-def train_checkpointed(x, y, *, dropout=(0.2, 0.15), epochs: int = 50, batch_size: int = 32,
-                       shuffle: bool = True, monitor="loss", validation_data=None,
-                       seed: int | None = 0, probe: bool = False, progress=None) -> CheckpointRun:
+def train_checkpointed(
+    x,
+    y,
+    *,
+    dropout=(0.2, 0.15),
+    epochs: int = 50,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    monitor="loss",
+    validation_data=None,
+    seed: int | None = 0,
+    probe: bool = False,
+    progress=None,
+) -> CheckpointRun:
     """Train the post's network with a best-only ``ModelCheckpoint`` per monitored key.
 
     Files are named ``{epoch:02d}_{<monitor>:.5f}.weights.h5`` (the post's
@@ -202,8 +223,10 @@ def train_checkpointed(x, y, *, dropout=(0.2, 0.15), epochs: int = 50, batch_siz
     for key in monitors:
         checks.choice("monitor", key, CHECKPOINT_MONITORS)
     if "val_loss" in monitors and validation_data is None:
-        raise ValueError("`monitor='val_loss'` needs `validation_data=(x_val, y_val)`; "
-                         "pass the data you will evaluate on")
+        raise ValueError(
+            "`monitor='val_loss'` needs `validation_data=(x_val, y_val)`; "
+            "pass the data you will evaluate on"
+        )
     epochs = checks.positive_int("epochs", epochs, example=50)
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
     shuffle, probe = checks.flag("shuffle", shuffle), checks.flag("probe", probe)
@@ -213,19 +236,34 @@ def train_checkpointed(x, y, *, dropout=(0.2, 0.15), epochs: int = 50, batch_siz
     folders, callbacks = {}, []
     for key in monitors:
         folders[key] = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=scratch_dir()))
-        callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(folders[key] / f"{{epoch:02d}}_{{{key}:.5f}}.weights.h5"), monitor=key,
-            save_best_only=True, save_weights_only=True))
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(folders[key] / f"{{epoch:02d}}_{{{key}:.5f}}.weights.h5"),
+                monitor=key,
+                save_best_only=True,
+                save_weights_only=True,
+            )
+        )
     gap_probe = GapProbe(x, y, batch_size=batch_size, initial=True) if probe else None
     callbacks += [gap_probe] if probe else []
     weights = []
-    callbacks.append(keras.callbacks.LambdaCallback(
-        on_train_begin=lambda logs: weights.append(model.get_weights()),
-        on_epoch_end=lambda epoch, logs: weights.append(model.get_weights())))
+    callbacks.append(
+        keras.callbacks.LambdaCallback(
+            on_train_begin=lambda logs: weights.append(model.get_weights()),
+            on_epoch_end=lambda epoch, logs: weights.append(model.get_weights()),
+        )
+    )
     with _quiet_retracing():
-        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                            validation_data=validation_data, verbose=0,
-                            callbacks=callbacks + progress_callback(progress))
+        history = model.fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            shuffle=shuffle,
+            validation_data=validation_data,
+            verbose=0,
+            callbacks=callbacks + progress_callback(progress),
+        )
     return CheckpointRun(model, history.history, folders, weights, gap_probe)
 
 
@@ -249,16 +287,31 @@ def seed_sweep(seeds, x=None, y=None, *, fix: bool = True, **kwargs) -> Table:
     fix = checks.flag("fix", fix)
     rows = []
     for seed in seeds:
-        run = train_checkpointed(x, y, seed=checks.seed("seed", seed), monitor=("loss", "val_loss") if fix else "loss",
-                                 validation_data=(x, y) if fix else None, **kwargs)
+        run = train_checkpointed(
+            x,
+            y,
+            seed=checks.seed("seed", seed),
+            monitor=("loss", "val_loss") if fix else "loss",
+            validation_data=(x, y) if fix else None,
+            **kwargs,
+        )
         evaluated = run.evaluate_best(x, y, "loss")
-        row = {"seed": int(seed), "best epoch": run.best_epoch("loss"),
-               "best logged loss": run.best_logged("loss"), "evaluate(best)": evaluated,
-               HEADER: gap(run.best_logged("loss"), evaluated)}
+        row = {
+            "seed": int(seed),
+            "best epoch": run.best_epoch("loss"),
+            "best logged loss": run.best_logged("loss"),
+            "evaluate(best)": evaluated,
+            HEADER: gap(run.best_logged("loss"), evaluated),
+        }
         if fix:
             best_val = float(min(run.history["val_loss"]))
-            row.update({"val best epoch": run.best_epoch("val_loss"), "min val_loss": best_val,
-                        "fix error": abs(run.evaluate_best(x, y, "val_loss") - best_val)})
+            row.update(
+                {
+                    "val best epoch": run.best_epoch("val_loss"),
+                    "min val_loss": best_val,
+                    "fix error": abs(run.evaluate_best(x, y, "val_loss") - best_val),
+                }
+            )
         rows.append(row)
     return Table(rows)
 
@@ -271,7 +324,13 @@ def summarize(runs: dict, x, y, monitor="loss") -> Table:
     rows = []
     for name, run in runs.items():
         evaluated = run.evaluate_best(x, y, monitor)
-        rows.append({"run": name, "best epoch": run.best_epoch(monitor),
-                     f"best logged {monitor}": run.best_logged(monitor),
-                     "evaluate(best file)": evaluated, HEADER: gap(run.best_logged(monitor), evaluated)})
+        rows.append(
+            {
+                "run": name,
+                "best epoch": run.best_epoch(monitor),
+                f"best logged {monitor}": run.best_logged(monitor),
+                "evaluate(best file)": evaluated,
+                HEADER: gap(run.best_logged(monitor), evaluated),
+            }
+        )
     return Table(rows)

@@ -13,14 +13,42 @@ Introduced in ``notebooks/02_validation_above_training.ipynb``.
 """
 
 from helpers.scenarios.mnist.figures import explore, explorer, explorer_figure, plot_gap_split
-from helpers.scenarios.mnist.forward import PROBE_BATCH_SIZE, accuracies, dropout_spread, measure_one_pass
-from helpers.scenarios.mnist.run import (POST_BATCH_SIZE, POST_DROPOUT, POST_EPOCHS, MnistRun, load_post_data,
-                                         post_printout, prepare, train_post)
+from helpers.scenarios.mnist.forward import (
+    PROBE_BATCH_SIZE,
+    accuracies,
+    dropout_spread,
+    measure_one_pass,
+)
+from helpers.scenarios.mnist.run import (
+    POST_BATCH_SIZE,
+    POST_DROPOUT,
+    POST_EPOCHS,
+    MnistRun,
+    load_post_data,
+    post_printout,
+    prepare,
+    train_post,
+)
 from helpers.scenarios.mnist.split import GAP_HEADER, GapSplit, compare_splits
 
 __all__ = [
-    "GAP_HEADER", "POST_BATCH_SIZE", "POST_DROPOUT", "POST_EPOCHS", "PROBE_BATCH_SIZE",
-    "GapSplit", "MnistRun", "accuracies", "compare_splits", "dropout_spread", "explore", "explorer",
-    "explorer_figure", "load_post_data", "measure_one_pass", "plot_gap_split", "post_printout", "prepare",
+    "GAP_HEADER",
+    "POST_BATCH_SIZE",
+    "POST_DROPOUT",
+    "POST_EPOCHS",
+    "PROBE_BATCH_SIZE",
+    "GapSplit",
+    "MnistRun",
+    "accuracies",
+    "compare_splits",
+    "dropout_spread",
+    "explore",
+    "explorer",
+    "explorer_figure",
+    "load_post_data",
+    "measure_one_pass",
+    "plot_gap_split",
+    "post_printout",
+    "prepare",
     "train_post",
 ]

@@ -38,7 +38,13 @@ def plot_gap_split(split: GapSplit, *, ax=None, title: str | None = None):
         The Axes.
     """
     ax = ax or plt.gca()
-    labels = ["val_\naccuracy", "+ general-\nisation", "+ dropout\n(on)", "+ drift", "accuracy\n(fit())"]
+    labels = [
+        "val_\naccuracy",
+        "+ general-\nisation",
+        "+ dropout\n(on)",
+        "+ drift",
+        "accuracy\n(fit())",
+    ]
     bottoms = [0.0, split.validation, split.inference, split.training, 0.0]
     heights = [split.validation, split.generalisation, split.dropout, split.drift, split.logged]
     colors = [STYLE[s]["color"] for s in ("validation", "inference", "training", "fit", "fit")]
@@ -70,12 +76,19 @@ def explorer_figure(run: MnistRun) -> Figure:
         The Figure.
     """
     if run.probe is None:
-        raise ValueError("the run has no probe to draw; train it with probe='inference' or 'training'")
+        raise ValueError(
+            "the run has no probe to draw; train it with probe='inference' or 'training'"
+        )
     dropout_1, dropout_2 = run.settings["dropout"]
     figure = Figure(figsize=(9.6, 3.6), dpi=80)
     left, right = figure.subplots(1, 2, width_ratios=(3, 2))
-    plot_probe(run.probe, "accuracy", sources=["fit", "inference", "validation"], ax=left,
-               title=f"Accuracy, dropout ({dropout_1:g}, {dropout_2:g})")
+    plot_probe(
+        run.probe,
+        "accuracy",
+        sources=["fit", "inference", "validation"],
+        ax=left,
+        title=f"Accuracy, dropout ({dropout_1:g}, {dropout_2:g})",
+    )
     left.set_xlim(0.5, run.settings["epochs"] + 0.5)
     plot_gap_split(run.split(), ax=right)
     figure.tight_layout()
@@ -84,12 +97,21 @@ def explorer_figure(run: MnistRun) -> Figure:
 
 def _checked(dropout_1, dropout_2, epochs) -> dict:
     """The explorer's knobs, validated (one message format: :mod:`helpers.checks`)."""
-    return {"dropout_1": checks.rate("dropout_1", dropout_1), "dropout_2": checks.rate("dropout_2", dropout_2),
-            "epochs": checks.integer("epochs", epochs, low=1, high=POST_EPOCHS, example=EXPLORER_EPOCHS)}
+    return {
+        "dropout_1": checks.rate("dropout_1", dropout_1),
+        "dropout_2": checks.rate("dropout_2", dropout_2),
+        "epochs": checks.integer(
+            "epochs", epochs, low=1, high=POST_EPOCHS, example=EXPLORER_EPOCHS
+        ),
+    }
 
 
-def explore(dropout_1: float = POST_DROPOUT[0], dropout_2: float = POST_DROPOUT[1],
-            epochs: int = EXPLORER_EPOCHS, progress: Callable | None = None) -> ExploreResult:
+def explore(
+    dropout_1: float = POST_DROPOUT[0],
+    dropout_2: float = POST_DROPOUT[1],
+    epochs: int = EXPLORER_EPOCHS,
+    progress: Callable | None = None,
+) -> ExploreResult:
     """Train the post's CNN with two dropout rates; plot the gap and its parts.
 
     The explorer's plain function: :func:`~helpers.scenarios.mnist.run.train_post`
@@ -110,8 +132,14 @@ def explore(dropout_1: float = POST_DROPOUT[0], dropout_2: float = POST_DROPOUT[
     knobs = _checked(dropout_1, dropout_2, epochs)
     run = train_post(**knobs, probe="inference", progress=progress)
     split = run.split()
-    values = {"gap": split.gap, "generalisation": split.generalisation, "dropout": split.dropout,
-              "drift": split.drift, "accuracy": split.logged, "val_accuracy": split.validation}
+    values = {
+        "gap": split.gap,
+        "generalisation": split.generalisation,
+        "dropout": split.dropout,
+        "drift": split.drift,
+        "accuracy": split.logged,
+        "val_accuracy": split.validation,
+    }
     return ExploreResult(explorer_figure(run), split.summary, run, values)
 
 
@@ -138,8 +166,17 @@ def explorer(*, run_now: bool = False, **defaults) -> Explorer:
     controls = {
         "dropout_1": widgets.FloatSlider(value=start["dropout_1"], description="dropout 1", **rate),
         "dropout_2": widgets.FloatSlider(value=start["dropout_2"], description="dropout 2", **rate),
-        "epochs": widgets.IntSlider(value=start["epochs"], min=1, max=POST_EPOCHS, description="epochs",
-                                    continuous_update=False),
+        "epochs": widgets.IntSlider(
+            value=start["epochs"],
+            min=1,
+            max=POST_EPOCHS,
+            description="epochs",
+            continuous_update=False,
+        ),
     }
-    return Explorer(explore, controls, title="Validation above training? Change dropout and epochs",
-                    run_now=run_now)
+    return Explorer(
+        explore,
+        controls,
+        title="Validation above training? Change dropout and epochs",
+        run_now=run_now,
+    )

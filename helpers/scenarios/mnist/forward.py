@@ -41,10 +41,14 @@ def trunk_and_head(model):
         Dropout; ``head(features, training)`` runs the rest in one mode.
     """
     if not isinstance(model, keras.Sequential):
-        raise ValueError(f"invalid `model`: {type(model).__name__}; expected a keras.Sequential "
-                         "such as build_mnist_cnn()")
+        raise ValueError(
+            f"invalid `model`: {type(model).__name__}; expected a keras.Sequential "
+            "such as build_mnist_cnn()"
+        )
     layers = model.layers
-    split = next((i for i, layer in enumerate(layers) if layer_family(layer) is not None), len(layers))
+    split = next(
+        (i for i, layer in enumerate(layers) if layer_family(layer) is not None), len(layers)
+    )
 
     def trunk(x):
         for layer in layers[:split]:
@@ -93,15 +97,25 @@ def accuracies(model, x, y, *, batch_size: int = PROBE_BATCH_SIZE, draws: int = 
     features = [trunk(x[s]) for s in batches]  # the mode-free layers, once for every pass
 
     def accuracy(training):
-        hits = sum(int(np.sum(np.argmax(head(f, training), axis=1) == labels[s])) for f, s in zip(features, batches))
+        hits = sum(
+            int(np.sum(np.argmax(head(f, training), axis=1) == labels[s]))
+            for f, s in zip(features, batches)
+        )
         return float(np.float32(hits) / np.float32(len(x)))  # float32, as Keras's accuracy metric
 
     with preserved_state(model):  # training-mode passes advance the dropout seeds; undo that
         return accuracy(False), [accuracy(True) for _ in range(draws)]
 
 
-def measure_one_pass(model, x, y, *, sample_weight=None, batch_size: int = PROBE_BATCH_SIZE,
-                     training_mode: bool = True) -> dict[str, dict[str, float]]:
+def measure_one_pass(
+    model,
+    x,
+    y,
+    *,
+    sample_weight=None,
+    batch_size: int = PROBE_BATCH_SIZE,
+    training_mode: bool = True,
+) -> dict[str, dict[str, float]]:
     """Accuracy in both modes, for ``GapProbe(..., measure=measure_one_pass)``.
 
     What :func:`helpers.gap_probe.measure_by_evaluation` returns for the
@@ -121,17 +135,22 @@ def measure_one_pass(model, x, y, *, sample_weight=None, batch_size: int = PROBE
         ``{"inference": {"accuracy": …}, "training": {"accuracy": …}}``.
 
     Example:
-        >>> probe = GapProbe(x_train, y_train, batch_size=500, metrics=["accuracy"],
-        ...                  measure=measure_one_pass)  # doctest: +SKIP
+        >>> probe = GapProbe(
+        ...     x_train, y_train, batch_size=500, metrics=["accuracy"], measure=measure_one_pass
+        ... )  # doctest: +SKIP
     """
     if sample_weight is not None:
-        raise ValueError("invalid `sample_weight`: measure_one_pass() measures unweighted accuracy; "
-                         "pass sample_weight=None, or use GapProbe's default measure")
+        raise ValueError(
+            "invalid `sample_weight`: measure_one_pass() measures unweighted accuracy; "
+            "pass sample_weight=None, or use GapProbe's default measure"
+        )
     inference, (training,) = accuracies(model, x, y, batch_size=batch_size)
     return {"inference": {"accuracy": inference}, "training": {"accuracy": training}}
 
 
-def dropout_spread(model, x, y, *, draws: int = 5, batch_size: int = PROBE_BATCH_SIZE) -> np.ndarray:
+def dropout_spread(
+    model, x, y, *, draws: int = 5, batch_size: int = PROBE_BATCH_SIZE
+) -> np.ndarray:
     """Training-mode accuracy under ``draws`` different sets of dropout masks.
 
     Shows how much of a training-mode measurement is the luck of the masks.

@@ -54,9 +54,13 @@ def prepare(x, y):
     """
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"invalid digit images of shape {x.shape}; expected (n, 28, 28) as from load_mnist()")
+        raise ValueError(
+            f"invalid digit images of shape {x.shape}; expected (n, 28, 28) as from load_mnist()"
+        )
     if y.shape != (len(x),):
-        raise ValueError(f"invalid labels of shape {y.shape}; expected ({len(x)},), one integer label per image")
+        raise ValueError(
+            f"invalid labels of shape {y.shape}; expected ({len(x)},), one integer label per image"
+        )
     images = x.reshape(len(x), 28, 28, 1).astype("float32") / 255
     return images, keras.utils.to_categorical(y, N_LABELS)
 
@@ -97,8 +101,15 @@ class MnistRun:
     settings: dict
 
     @classmethod
-    def from_fit(cls, model, history, probe: GapProbe, *, batch_size: int = POST_BATCH_SIZE,
-                 seed: int | None = 0) -> MnistRun:
+    def from_fit(
+        cls,
+        model,
+        history,
+        probe: GapProbe,
+        *,
+        batch_size: int = POST_BATCH_SIZE,
+        seed: int | None = 0,
+    ) -> MnistRun:
         """Wrap a plain ``fit()`` of the post's model, with a probe attached, as a run.
 
         Args:
@@ -111,13 +122,23 @@ class MnistRun:
             seed: The seed set before building the model. Defaults to 0.
         """
         if set(probe.last) != {"training", "inference"}:
-            raise ValueError("the probe has no end-of-training measurement in both modes; attach "
-                             "GapProbe(..., training_mode=True) to fit() first")
-        rates = tuple(float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout))
+            raise ValueError(
+                "the probe has no end-of-training measurement in both modes; attach "
+                "GapProbe(..., training_mode=True) to fit() first"
+            )
+        rates = tuple(
+            float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)
+        )
         end = {source: probe.last[source]["accuracy"] for source in ("training", "inference")}
-        settings = dict(dropout=rates, epochs=len(history.history["accuracy"]), batch_size=batch_size,
-                        n_train=checks.samples(probe.x), shuffle=True,
-                        probe="training" if probe.training_mode else "inference", seed=seed)
+        settings = dict(
+            dropout=rates,
+            epochs=len(history.history["accuracy"]),
+            batch_size=batch_size,
+            n_train=checks.samples(probe.x),
+            shuffle=True,
+            probe="training" if probe.training_mode else "inference",
+            seed=seed,
+        )
         return cls(model, history, probe, end, settings)
 
     def split(self, epoch: int | None = None) -> GapSplit:
@@ -132,33 +153,60 @@ class MnistRun:
         if epoch == epochs:
             training, inference = self.end["training"], self.end["inference"]
         elif self.probe is not None and self.settings["probe"] == "training":
-            training, inference = (self._probed(source, epoch) for source in ("training", "inference"))
+            training, inference = (
+                self._probed(source, epoch) for source in ("training", "inference")
+            )
         else:
-            raise ValueError(f"epoch {epoch} was not measured; train with probe='training', "
-                             f"or split the last epoch ({epochs})")
-        return GapSplit(epoch, float(logs["accuracy"][epoch - 1]), training, inference,
-                        float(logs["val_accuracy"][epoch - 1]))
+            raise ValueError(
+                f"epoch {epoch} was not measured; train with probe='training', "
+                f"or split the last epoch ({epochs})"
+            )
+        return GapSplit(
+            epoch,
+            float(logs["accuracy"][epoch - 1]),
+            training,
+            inference,
+            float(logs["val_accuracy"][epoch - 1]),
+        )
 
     def _probed(self, source: str, epoch: int) -> float:
-        values = self.probe.series("accuracy", source)[self.probe.epochs("accuracy", source) == epoch]
+        values = self.probe.series("accuracy", source)[
+            self.probe.epochs("accuracy", source) == epoch
+        ]
         return float(values[0])
 
     def logs(self) -> Table:
         """What ``fit()`` logged, one row per epoch, with the gap (``accuracy − val_accuracy``)."""
         logs = self.history.history
-        return Table([{"epoch": e, "accuracy": t, "val_accuracy": v, GAP_HEADER: t - v}
-                      for e, (t, v) in enumerate(zip(logs["accuracy"], logs["val_accuracy"]), start=1)])
+        return Table(
+            [
+                {"epoch": e, "accuracy": t, "val_accuracy": v, GAP_HEADER: t - v}
+                for e, (t, v) in enumerate(zip(logs["accuracy"], logs["val_accuracy"]), start=1)
+            ]
+        )
 
     def splits(self) -> Table:
         """:meth:`split` for every epoch, one row each."""
-        return Table([self.split(e).row() for e in range(1, len(self.history.history["accuracy"]) + 1)])
+        return Table(
+            [self.split(e).row() for e in range(1, len(self.history.history["accuracy"]) + 1)]
+        )
 
 
-def train_post(*, dropout_1: float = POST_DROPOUT[0], dropout_2: float = POST_DROPOUT[1],
-               epochs: int = 10, batch_size: int = POST_BATCH_SIZE, n_train: int = 3000,
-               shuffle: bool = True, probe: str | None = "training",
-               probe_batch_size: int = PROBE_BATCH_SIZE, initial: bool = False, seed: int | None = 0,
-               data=None, progress: Callable | None = None) -> MnistRun:
+def train_post(
+    *,
+    dropout_1: float = POST_DROPOUT[0],
+    dropout_2: float = POST_DROPOUT[1],
+    epochs: int = 10,
+    batch_size: int = POST_BATCH_SIZE,
+    n_train: int = 3000,
+    shuffle: bool = True,
+    probe: str | None = "training",
+    probe_batch_size: int = PROBE_BATCH_SIZE,
+    initial: bool = False,
+    seed: int | None = 0,
+    data=None,
+    progress: Callable | None = None,
+) -> MnistRun:
     """Train the post's CNN as the post did, measuring the training data.
 
     The same steps as the notebook's plain-Keras reproduction
@@ -204,7 +252,9 @@ def train_post(*, dropout_1: float = POST_DROPOUT[0], dropout_2: float = POST_DR
     """
     epochs = checks.positive_int("epochs", epochs, example=10)
     batch_size = checks.positive_int("batch_size", batch_size, example="64 (the post's)")
-    probe_batch_size = checks.positive_int("probe_batch_size", probe_batch_size, example=PROBE_BATCH_SIZE)
+    probe_batch_size = checks.positive_int(
+        "probe_batch_size", probe_batch_size, example=PROBE_BATCH_SIZE
+    )
     probe = checks.choice("probe", probe, PROBES)
     shuffle, initial = checks.flag("shuffle", shuffle), checks.flag("initial", initial)
     dropout = (checks.rate("dropout_1", dropout_1), checks.rate("dropout_2", dropout_2))
@@ -214,19 +264,41 @@ def train_post(*, dropout_1: float = POST_DROPOUT[0], dropout_2: float = POST_DR
     model = build_mnist_cnn(dropout)
     callbacks, gap_probe = [], None
     if probe is not None:
-        gap_probe = GapProbe(x, y, batch_size=probe_batch_size, metrics=["accuracy"],
-                             training_mode=probe == "training", initial=initial, measure=measure_one_pass)
+        gap_probe = GapProbe(
+            x,
+            y,
+            batch_size=probe_batch_size,
+            metrics=["accuracy"],
+            training_mode=probe == "training",
+            initial=initial,
+            measure=measure_one_pass,
+        )
         callbacks.append(gap_probe)
     callbacks += progress_callback(progress)  # after the probe: an epoch counts once measured
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle, verbose=0,
-                        validation_data=(x_val, y_val), callbacks=callbacks)
+    history = model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=shuffle,
+        verbose=0,
+        validation_data=(x_val, y_val),
+        callbacks=callbacks,
+    )
     if gap_probe is None:  # measure the final weights once, in both modes
         inference, (training,) = accuracies(model, x, y, batch_size=probe_batch_size)
         end = {"training": training, "inference": inference}
     else:  # the probe's last measurement, in both modes
         end = {source: gap_probe.last[source]["accuracy"] for source in ("training", "inference")}
-    settings = dict(dropout=dropout, epochs=epochs, batch_size=batch_size, n_train=len(x),
-                    shuffle=shuffle, probe=probe, seed=seed)
+    settings = dict(
+        dropout=dropout,
+        epochs=epochs,
+        batch_size=batch_size,
+        n_train=len(x),
+        shuffle=shuffle,
+        probe=probe,
+        seed=seed,
+    )
     return MnistRun(model, history, gap_probe, end, settings)
 
 
@@ -247,12 +319,20 @@ def post_printout(history, train_score: float, val_score: float) -> str:
     logs = history.history
     key = next((k for k in ("accuracy", "acc") if k in logs and f"val_{k}" in logs), None)
     if key is None:
-        raise KeyError(f"no training/validation accuracy in the history; available keys: {sorted(logs)}")
+        raise KeyError(
+            f"no training/validation accuracy in the history; available keys: {sorted(logs)}"
+        )
     fmt = lambda values: "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
     train, val = logs[key], logs[f"val_{key}"]
-    return "\n".join([
-        f"Validation: {val_score:.4f}", f"Training:   {train_score:.4f}", "-" * 20,
-        f"First 5 samples validation: {fmt(val[:5])}", f"First 5 samples training:   {fmt(train[:5])}",
-        "-" * 20,
-        f"Last 5 samples validation:  {fmt(val[-5:])}", f"Last 5 samples training:    {fmt(train[-5:])}",
-    ])
+    return "\n".join(
+        [
+            f"Validation: {val_score:.4f}",
+            f"Training:   {train_score:.4f}",
+            "-" * 20,
+            f"First 5 samples validation: {fmt(val[:5])}",
+            f"First 5 samples training:   {fmt(train[:5])}",
+            "-" * 20,
+            f"Last 5 samples validation:  {fmt(val[-5:])}",
+            f"Last 5 samples training:    {fmt(train[-5:])}",
+        ]
+    )

@@ -51,38 +51,70 @@ class GapSplit:
     inference: float
     validation: float
 
-    drift = property(lambda self: self.logged - self.training,
-                     doc="The epoch's logged average minus the end-of-epoch weights, Dropout on in both.")
-    dropout = property(lambda self: self.training - self.inference,
-                       doc="Dropout on minus Dropout off: same weights, same digits.")
-    generalisation = property(lambda self: self.inference - self.validation,
-                              doc="Training minus validation digits, both measured like ``evaluate()``.")
-    gap = property(lambda self: self.logged - self.validation,
-                   doc="The gap the post saw, in the kit's sign: ``accuracy - val_accuracy``.")
+    drift = property(
+        lambda self: self.logged - self.training,
+        doc="The epoch's logged average minus the end-of-epoch weights, Dropout on in both.",
+    )
+    dropout = property(
+        lambda self: self.training - self.inference,
+        doc="Dropout on minus Dropout off: same weights, same digits.",
+    )
+    generalisation = property(
+        lambda self: self.inference - self.validation,
+        doc="Training minus validation digits, both measured like ``evaluate()``.",
+    )
+    gap = property(
+        lambda self: self.logged - self.validation,
+        doc="The gap the post saw, in the kit's sign: ``accuracy - val_accuracy``.",
+    )
 
     @property
     def table(self) -> Table:
         """The split as a running sum, from ``val_accuracy`` to what ``fit()`` logged."""
-        return Table([
-            {"step": "val_accuracy (validation digits, Dropout off)", "part": None, "accuracy": self.validation},
-            {"step": "+ generalisation: training digits, evaluate()", "part": self.generalisation,
-             "accuracy": self.inference},
-            {"step": "+ dropout: Dropout on, end-of-epoch weights", "part": self.dropout, "accuracy": self.training},
-            {"step": "+ drift: the epoch's moving weights = fit() logged", "part": self.drift,
-             "accuracy": self.logged},
-        ])
+        return Table(
+            [
+                {
+                    "step": "val_accuracy (validation digits, Dropout off)",
+                    "part": None,
+                    "accuracy": self.validation,
+                },
+                {
+                    "step": "+ generalisation: training digits, evaluate()",
+                    "part": self.generalisation,
+                    "accuracy": self.inference,
+                },
+                {
+                    "step": "+ dropout: Dropout on, end-of-epoch weights",
+                    "part": self.dropout,
+                    "accuracy": self.training,
+                },
+                {
+                    "step": "+ drift: the epoch's moving weights = fit() logged",
+                    "part": self.drift,
+                    "accuracy": self.logged,
+                },
+            ]
+        )
 
     @property
     def summary(self) -> str:
         """One line with the numbers, sign stated."""
-        return (f"epoch {self.epoch}: accuracy − val_accuracy = {self.gap:+.4f} = generalisation "
-                f"{self.generalisation:+.4f} + dropout {self.dropout:+.4f} + drift {self.drift:+.4f}")
+        return (
+            f"epoch {self.epoch}: accuracy − val_accuracy = {self.gap:+.4f} = generalisation "
+            f"{self.generalisation:+.4f} + dropout {self.dropout:+.4f} + drift {self.drift:+.4f}"
+        )
 
     def row(self) -> dict:
         """The split as one table row."""
-        return {"epoch": self.epoch, "logged": self.logged, "validation": self.validation,
-                GAP_HEADER: self.gap, "generalisation": self.generalisation, "dropout": self.dropout,
-                "drift": self.drift}
+        return {
+            "epoch": self.epoch,
+            "logged": self.logged,
+            "validation": self.validation,
+            GAP_HEADER: self.gap,
+            "generalisation": self.generalisation,
+            "dropout": self.dropout,
+            "drift": self.drift,
+        }
 
 
 def compare_splits(runs: dict, epoch: int | None = None) -> Table:
@@ -97,5 +129,14 @@ def compare_splits(runs: dict, epoch: int | None = None) -> Table:
     Returns:
         A :class:`~helpers.Table` with the settings that vary and the parts.
     """
-    return Table([{"run": name, "n_train": run.settings["n_train"], "batch": run.settings["batch_size"],
-                   **run.split(epoch).row()} for name, run in runs.items()])
+    return Table(
+        [
+            {
+                "run": name,
+                "n_train": run.settings["n_train"],
+                "batch": run.settings["batch_size"],
+                **run.split(epoch).row(),
+            }
+            for name, run in runs.items()
+        ]
+    )

@@ -13,17 +13,20 @@ above float noise; both sides run on the same machine.
 
 from __future__ import annotations
 
-import numpy as np
-
 from helpers.modes import preserved_state
 from helpers.scenarios.more_gaps.finetune import batched_outputs
-from helpers.scenarios.more_gaps.run import (binary_digits, flat_digits, sample_weights, train_penalised,
-                                             train_weighted)
+from helpers.scenarios.more_gaps.run import (
+    binary_digits,
+    flat_digits,
+    sample_weights,
+    train_penalised,
+    train_weighted,
+)
 from helpers.selfcheck import Exercise
 
-WEAK_L2 = 0.01        # exercise 1
-MILD_WEIGHT = 3.0     # exercise 2
-TRAINING_BATCH = 16   # exercise 3
+WEAK_L2 = 0.01  # exercise 1
+MILD_WEIGHT = 3.0  # exercise 2
+TRAINING_BATCH = 16  # exercise 3
 
 
 def evaluated_penalty(l2: float = WEAK_L2, seed: int = 0) -> float:
@@ -52,15 +55,26 @@ def training_mode_accuracy(model, batch_size: int = TRAINING_BATCH) -> float:
 
 # Per exercise: the hint (a method, never a value), the expected value's function and its tolerances.
 _SPECS = {
-    1: ("set the seed to 0, build_mlp(l2=0.01), compile as in section 1 (with the data_loss metric), fit "
+    1: (
+        "set the seed to 0, build_mlp(l2=0.01), compile as in section 1 (with the data_loss metric), fit "
         "3 epochs with batch_size=32, then subtract evaluate()'s data_loss from its loss",
-        lambda: evaluated_penalty(WEAK_L2, 0), dict(rtol=1e-3, atol=1e-4)),
-    2: ("replay section 2 with class_weight={0: 1, 1: 3}; build the weights with mg.sample_weights and "
+        lambda: evaluated_penalty(WEAK_L2, 0),
+        dict(rtol=1e-3, atol=1e-4),
+    ),
+    2: (
+        "replay section 2 with class_weight={0: 1, 1: 3}; build the weights with mg.sample_weights and "
         "subtract the unweighted evaluate() loss from the weighted one",
-        lambda: weighting_part(MILD_WEIGHT, 0), dict(rtol=1e-3, atol=1e-4)),
-    3: ("call the model with training=True on batches of 16 (as in section 5, inside preserved_state), "
+        lambda: weighting_part(MILD_WEIGHT, 0),
+        dict(rtol=1e-3, atol=1e-4),
+    ),
+    3: (
+        "call the model with training=True on batches of 16 (as in section 5, inside preserved_state), "
         "take the argmax and compare with y_test",
-        lambda model: training_mode_accuracy(model, TRAINING_BATCH), dict(atol=0.0021)),
+        lambda model: training_mode_accuracy(model, TRAINING_BATCH),
+        dict(atol=0.0021),
+    ),
 }
-EXERCISES = {k: Exercise(name=f"Exercise {k}", hint=hint, expected=expected, **tolerance)
-             for k, (hint, expected, tolerance) in _SPECS.items()}
+EXERCISES = {
+    k: Exercise(name=f"Exercise {k}", hint=hint, expected=expected, **tolerance)
+    for k, (hint, expected, tolerance) in _SPECS.items()
+}

@@ -23,9 +23,9 @@ from helpers.table import Table
 keras = import_tensorflow_quietly()[1]
 layers = keras.layers
 
-BLOCKS = 2          # conv → BN → ReLU → pool, twice
-NEW_CLASSES = 5     # the new task's digits 5-9
-PRETRAIN_MOMENTUM = 0.9   # converges in the short pre-training (see pretrained_base)
+BLOCKS = 2  # conv → BN → ReLU → pool, twice
+NEW_CLASSES = 5  # the new task's digits 5-9
+PRETRAIN_MOMENTUM = 0.9  # converges in the short pre-training (see pretrained_base)
 
 
 def small_digits(*, shifted: bool):
@@ -116,8 +116,14 @@ def head_on(base):
     return keras.Model(inputs, layers.Dense(NEW_CLASSES, activation="softmax")(features))
 
 
-def fine_tune(unfrozen: int = 1, *, freeze_batchnorm: bool = False, seed: int = 0, epochs: int = 1,
-              progress_callbacks=()):
+def fine_tune(
+    unfrozen: int = 1,
+    *,
+    freeze_batchnorm: bool = False,
+    seed: int = 0,
+    epochs: int = 1,
+    progress_callbacks=(),
+):
     """Section 4 replayed: unfreeze the top blocks of the pre-trained base and fit the shifted task.
 
     Returns:
@@ -128,10 +134,19 @@ def fine_tune(unfrozen: int = 1, *, freeze_batchnorm: bool = False, seed: int = 
     unfreeze_top(base, unfrozen, freeze_batchnorm=freeze_batchnorm)
     keras.utils.set_random_seed(checks.seed("seed", seed))
     model = head_on(base)
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(x, y, epochs=checks.positive_int("epochs", epochs, example=1), batch_size=32,
-                        verbose=0, callbacks=list(progress_callbacks))
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        x,
+        y,
+        epochs=checks.positive_int("epochs", epochs, example=1),
+        batch_size=32,
+        verbose=0,
+        callbacks=list(progress_callbacks),
+    )
     return model, history
 
 
@@ -141,9 +156,16 @@ def moved_statistics(base, reference) -> Table:
     for layer in base.layers:
         if isinstance(layer, layers.BatchNormalization):
             other = reference.get_layer(layer.name)
-            change = float(np.abs(layer.moving_variance.numpy() - other.moving_variance.numpy()).max())
-            rows.append({"layer": layer.name, "trainable": layer.trainable,
-                         "largest change in moving variance": change})
+            change = float(
+                np.abs(layer.moving_variance.numpy() - other.moving_variance.numpy()).max()
+            )
+            rows.append(
+                {
+                    "layer": layer.name,
+                    "trainable": layer.trainable,
+                    "largest change in moving variance": change,
+                }
+            )
     return Table(rows)
 
 
@@ -156,8 +178,12 @@ def batched_outputs(model, x, batch_size: int, *, training: bool) -> np.ndarray:
     """
     batch_size = checks.positive_int("batch_size", batch_size, example=8)
     training = checks.flag("training", training)
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=training))
-                           for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [
+            np.asarray(model(x[i : i + batch_size], training=training))
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
 def batch_size_spread(model, x, batch_sizes=(1, 8, 64), *, training: bool = True) -> Table:
@@ -171,5 +197,13 @@ def batch_size_spread(model, x, batch_sizes=(1, 8, 64), *, training: bool = True
     with preserved_state(model):
         outputs = {b: batched_outputs(model, x, b, training=training) for b in batch_sizes}
     last = outputs[list(outputs)[-1]]
-    return Table([{"batch_size": b, "largest change": float(np.abs(out - last).max()),
-                   "spread across samples": float(out.std(axis=0).max())} for b, out in outputs.items()])
+    return Table(
+        [
+            {
+                "batch_size": b,
+                "largest change": float(np.abs(out - last).max()),
+                "spread across samples": float(out.std(axis=0).max()),
+            }
+            for b, out in outputs.items()
+        ]
+    )

@@ -9,7 +9,6 @@ replay the notebook's runs for the explorer, the tests and the exercises.
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +39,15 @@ def flat_digits(n: int = 3000, *, test: bool = False):
     return x[:n].reshape(n, -1).astype("float32") / 255, y[:n]
 
 
-def build_mlp(*, inputs=(784,), hidden: int = 32, outputs: int = 10, l2: float = 0.0,
-              batchnorm: bool = False, bn_training=None):
+def build_mlp(
+    *,
+    inputs=(784,),
+    hidden: int = 32,
+    outputs: int = 10,
+    l2: float = 0.0,
+    batchnorm: bool = False,
+    bn_training=None,
+):
     """A one-hidden-layer network for the digits; uncompiled.
 
     Dense(hidden, ReLU) → Dense(outputs): softmax for several classes,
@@ -73,7 +79,9 @@ def build_mlp(*, inputs=(784,), hidden: int = 32, outputs: int = 10, l2: float =
     if batchnorm:
         x = layers.BatchNormalization()(x, training=bn_training)
     x = layers.ReLU()(x)
-    out = layers.Dense(outputs, activation="sigmoid" if outputs == 1 else "softmax", kernel_regularizer=reg)(x)
+    out = layers.Dense(
+        outputs, activation="sigmoid" if outputs == 1 else "softmax", kernel_regularizer=reg
+    )(x)
     return keras.Model(inp, out, name="digits_mlp")
 
 
@@ -84,8 +92,11 @@ def penalty(model) -> float:
 
 def compile_penalised(model) -> None:
     """Section 1's compile(): Adam, cross-entropy, and the data loss as a separate metric."""
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=[keras.metrics.SparseCategoricalCrossentropy(name="data_loss"), "accuracy"])
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=[keras.metrics.SparseCategoricalCrossentropy(name="data_loss"), "accuracy"],
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -95,8 +106,9 @@ def train_penalised(l2: float = 0.05, seed: int = 0, epochs: int = 3):
     keras.utils.set_random_seed(checks.seed("seed", seed))
     model = build_mlp(l2=l2)
     compile_penalised(model)
-    history = model.fit(x, y, epochs=checks.positive_int("epochs", epochs, example=3), batch_size=32,
-                        verbose=0)
+    history = model.fit(
+        x, y, epochs=checks.positive_int("epochs", epochs, example=3), batch_size=32, verbose=0
+    )
     return model, history.history
 
 
@@ -111,16 +123,23 @@ def sample_weights(y, class_weight: dict) -> np.ndarray:
     """The per-sample weights ``fit(class_weight=...)`` uses: ``class_weight[label]`` for each sample.
 
     Example:
-        >>> sample_weights(np.array([0., 1., 1.]), {0: 1, 1: 10}).tolist()
+        >>> sample_weights(np.array([0.0, 1.0, 1.0]), {0: 1, 1: 10}).tolist()
         [1.0, 10.0, 10.0]
     """
     if not isinstance(class_weight, dict) or not class_weight:
-        raise ValueError(f"invalid `class_weight`: {class_weight!r}; expected a dict such as {{0: 1, 1: 10}}")
-    labels = np.asarray(y).reshape(len(y), -1).argmax(axis=1) if np.ndim(y) > 1 and np.shape(y)[1] > 1 \
+        raise ValueError(
+            f"invalid `class_weight`: {class_weight!r}; expected a dict such as {{0: 1, 1: 10}}"
+        )
+    labels = (
+        np.asarray(y).reshape(len(y), -1).argmax(axis=1)
+        if np.ndim(y) > 1 and np.shape(y)[1] > 1
         else np.asarray(y).reshape(-1).astype(int)
+    )
     missing = sorted(set(labels.tolist()) - set(class_weight))
     if missing:
-        raise ValueError(f"`class_weight` has no weight for class {missing[0]}; it has {sorted(class_weight)}")
+        raise ValueError(
+            f"`class_weight` has no weight for class {missing[0]}; it has {sorted(class_weight)}"
+        )
     return np.array([float(class_weight[c]) for c in labels])
 
 
@@ -131,9 +150,14 @@ def train_weighted(ratio: float = 10.0, seed: int = 0, epochs: int = 3):
     x, y = binary_digits()
     keras.utils.set_random_seed(checks.seed("seed", seed))
     model = build_mlp(hidden=16, outputs=1)
-    model.compile(optimizer="adam", loss="binary_crossentropy",
-                  metrics=[keras.metrics.BinaryCrossentropy(name="bce")])
-    history = model.fit(x, y, epochs=epochs, batch_size=32, class_weight={0: 1, 1: ratio}, verbose=0)
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryCrossentropy(name="bce")],
+    )
+    history = model.fit(
+        x, y, epochs=epochs, batch_size=32, class_weight={0: 1, 1: ratio}, verbose=0
+    )
     return model, history
 
 
@@ -150,12 +174,14 @@ def weighting_split(model, x, y, class_weight: dict, history) -> Table:
     plain = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
     weighted = decompose_gap(model, x, y, weights, history=history, metrics=["loss"])
     logged, evaluated = weighted.measured["loss"]["fit"], weighted.measured["loss"]["inference"]
-    rows = [("fit() logged (class_weight applied)", logged),
-            ("evaluate() (no weights)", plain),
-            ("evaluate(sample_weight=weights)", evaluated),
-            ("gap (fit − evaluate)", logged - plain),
-            ("  part: class weighting", evaluated - plain),
-            ("  part: drift (decompose_gap, weighted)", weighted.parts["loss"]["drift"])]
+    rows = [
+        ("fit() logged (class_weight applied)", logged),
+        ("evaluate() (no weights)", plain),
+        ("evaluate(sample_weight=weights)", evaluated),
+        ("gap (fit − evaluate)", logged - plain),
+        ("  part: class weighting", evaluated - plain),
+        ("  part: drift (decompose_gap, weighted)", weighted.parts["loss"]["drift"]),
+    ]
     return Table([{"quantity": q, "loss": v} for q, v in rows])
 
 
@@ -183,8 +209,10 @@ def write_digit_folder(root: Path | None = None, *, digits=(3, 8), per_class: in
     for digit in digits:
         images = pool_x[pool_y == digit]
         if len(images) < per_class:
-            raise ValueError(f"invalid `per_class`: {per_class}; only {len(images)} held-out {digit}s ship, "
-                             f"e.g. 150")
+            raise ValueError(
+                f"invalid `per_class`: {per_class}; only {len(images)} held-out {digit}s ship, "
+                f"e.g. 150"
+            )
         folder = root / str(digit)
         folder.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(images[:per_class]):

@@ -25,7 +25,9 @@ def evaluate_with(model, x, y, statistics) -> dict:
 
 def recalibrated_loss(*, model, x, y, batch_size: int = 1, **_) -> float:
     """evaluate()'s loss after PreciseBN with ``batch_size`` (the model is left as it was)."""
-    return evaluate_with(model, x, y, list(batch_statistics(model, x, batch_size=batch_size).values()))["loss"]
+    return evaluate_with(
+        model, x, y, list(batch_statistics(model, x, batch_size=batch_size).values())
+    )["loss"]
 
 
 def formula_loss(*, model, x, y, momentum: float = 0.99, updates: int = 5, **_) -> float:
@@ -36,7 +38,9 @@ def formula_loss(*, model, x, y, momentum: float = 0.99, updates: int = 5, **_) 
     steps (the model is left as it was).
     """
     share = travelled(momentum, updates)
-    stats = [(share * mean, 1 + share * (var - 1)) for mean, var in batch_statistics(model, x).values()]
+    stats = [
+        (share * mean, 1 + share * (var - 1)) for mean, var in batch_statistics(model, x).values()
+    ]
     return evaluate_with(model, x, y, stats)["loss"]
 
 
@@ -44,24 +48,33 @@ EXERCISES = {
     1: Exercise(
         name="Exercise 1",
         hint="each update keeps `momentum` of what is left of the starting value; "
-             "bn.travelled() does the arithmetic",
-        expected=lambda **_: travelled(0.9, 5), rtol=1e-6),
+        "bn.travelled() does the arithmetic",
+        expected=lambda **_: travelled(0.9, 5),
+        rtol=1e-6,
+    ),
     2: Exercise(
         name="Exercise 2",
         hint="find the updates needed with bn.updates_needed(), then divide by the updates per epoch "
-             "and round up",
-        expected=lambda **_: math.ceil(updates_needed(0.99, fraction=0.95) / 3)),
+        "and round up",
+        expected=lambda **_: math.ceil(updates_needed(0.99, fraction=0.95) / 3),
+    ),
     3: Exercise(
         name="Exercise 3",
         hint="call bn.recalibrate_batchnorm on the model with the other batch size, then evaluate() "
-             "on the three images and read the loss",
-        expected=recalibrated_loss, rtol=1e-3, atol=1e-6),
+        "on the three images and read the loss",
+        expected=recalibrated_loss,
+        rtol=1e-3,
+        atol=1e-6,
+    ),
     4: Exercise(
         name="Exercise 4",
         hint="take bn.batch_statistics(model, x), move each (mean, variance) from (0, 1) only "
-             "bn.travelled(0.99, 5) of the way, assign them to the layers' moving statistics, then "
-             "evaluate() and read the loss",
-        expected=formula_loss, rtol=1e-3, atol=1e-6),
+        "bn.travelled(0.99, 5) of the way, assign them to the layers' moving statistics, then "
+        "evaluate() and read the loss",
+        expected=formula_loss,
+        rtol=1e-3,
+        atol=1e-6,
+    ),
 }
 
 __all__ = ["EXERCISES", "evaluate_with", "formula_loss", "recalibrated_loss"]

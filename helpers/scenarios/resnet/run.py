@@ -46,8 +46,15 @@ MOMENTA = (0.99, 0.9, 0.5, 0.01)
 ARCHITECTURES = ("ResNet50", "ResNet50V2")
 MAPPED_FROM_SIZE = 128  # input sizes from which train_resnet() runs inside large_buffers_mapped()
 # The output of ResNet50's stem and of each of its four stages, then the pooled features and the softmax.
-STAGES = ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_block6_out", "conv5_block3_out",
-          "avg_pool", "predictions")
+STAGES = (
+    "conv1_relu",
+    "conv2_block3_out",
+    "conv3_block4_out",
+    "conv4_block6_out",
+    "conv5_block3_out",
+    "avg_pool",
+    "predictions",
+)
 
 
 @dataclass
@@ -76,7 +83,9 @@ def load_images(input_size: int = POST_SIZE):
     return x.astype("float32"), y, names
 
 
-def build_model(architecture: str = "ResNet50", input_size: int = POST_SIZE, *, momentum: float = 0.99):
+def build_model(
+    architecture: str = "ResNet50", input_size: int = POST_SIZE, *, momentum: float = 0.99
+):
     """The post's ResNet50, or the ResNet50V2 that answer 3 recommends, compiled as in the post.
 
     ``"ResNet50"`` is :func:`helpers.models.build_resnet50`. ``"ResNet50V2"``
@@ -89,16 +98,25 @@ def build_model(architecture: str = "ResNet50", input_size: int = POST_SIZE, *, 
         return build_resnet50(input_size, momentum=momentum)
     input_size = checks.integer("input_size", input_size, low=32, example=SMALL_SIZE)
     momentum = checks.momentum("momentum", momentum)
-    model = keras.applications.ResNet50V2(weights=None, input_shape=(input_size, input_size, 1), classes=3)
+    model = keras.applications.ResNet50V2(
+        weights=None, input_shape=(input_size, input_size, 1), classes=3
+    )
     for layer in batchnorm_layers(model):
         layer.momentum = momentum
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["acc"])
     return model
 
 
-def train_resnet(*, input_size: int = POST_SIZE, momentum: float = 0.99, epochs: int = 5,
-                 seed: int = 0, architecture: str = "ResNet50", run_eagerly: bool = True,
-                 callbacks: Sequence = ()) -> TrainResult:
+def train_resnet(
+    *,
+    input_size: int = POST_SIZE,
+    momentum: float = 0.99,
+    epochs: int = 5,
+    seed: int = 0,
+    architecture: str = "ResNet50",
+    run_eagerly: bool = True,
+    callbacks: Sequence = (),
+) -> TrainResult:
     """Train the post's model on its three images, as the post did.
 
     :func:`build_model`, the three images with one-hot labels, then
@@ -130,7 +148,9 @@ def train_resnet(*, input_size: int = POST_SIZE, momentum: float = 0.99, epochs:
     run_eagerly = checks.flag("run_eagerly", run_eagerly)
     x, y, names = load_images(input_size)
     release_memory()  # a previous run's model, and the memory it held, go before this one is built
-    big = input_size >= MAPPED_FROM_SIZE  # 64×64 peaks far lower, and mapping would cost 0.5 s per step
+    big = (
+        input_size >= MAPPED_FROM_SIZE
+    )  # 64×64 peaks far lower, and mapping would cost 0.5 s per step
     with large_buffers_mapped() if big else contextlib.nullcontext():
         keras.utils.set_random_seed(seed)
         model = build_model(architecture, input_size, momentum=momentum)
@@ -184,12 +204,20 @@ def divergence_by_stage(model, x, stages: Sequence[str] = STAGES) -> Table:
     names = [layer.name for layer in model.layers]
     unknown = [s for s in stages if s not in names]
     if unknown:
-        raise ValueError(f"invalid `stages`: {unknown[0]!r} is not a layer of {model.name!r}; "
-                         f"e.g. {STAGES[:2]}")
+        raise ValueError(
+            f"invalid `stages`: {unknown[0]!r} is not a layer of {model.name!r}; e.g. {STAGES[:2]}"
+        )
     probe = keras.Model(model.input, [model.get_layer(s).output for s in stages])
     inference = [np.asarray(a, dtype="float64") for a in probe(x, training=False)]
     training = [np.asarray(a, dtype="float64") for a in predict_with_batch_statistics(probe, x)]
-    return Table([{"stage": s, "relative difference": float(np.linalg.norm(a - b) / np.linalg.norm(b)),
-                   "mean |activation| inference": float(np.abs(a).mean()),
-                   "mean |activation| training": float(np.abs(b).mean())}
-                  for s, a, b in zip(stages, inference, training)])
+    return Table(
+        [
+            {
+                "stage": s,
+                "relative difference": float(np.linalg.norm(a - b) / np.linalg.norm(b)),
+                "mean |activation| inference": float(np.abs(a).mean()),
+                "mean |activation| training": float(np.abs(b).mean()),
+            }
+            for s, a, b in zip(stages, inference, training)
+        ]
+    )

@@ -35,12 +35,18 @@ def kernels_in_build_order(model, build_seed: int) -> list:
     those draws ranks the layers. (``model.layers`` is in graph order, which
     differs: a block's shortcut convolution is made before its first one.)
     """
-    layers = [layer for layer in model.layers if getattr(layer, "kernel_initializer", None) is not None
-              and "seed" in layer.kernel_initializer.get_config()]  # Zeros and Ones have no seed
+    layers = [
+        layer
+        for layer in model.layers
+        if getattr(layer, "kernel_initializer", None) is not None
+        and "seed" in layer.kernel_initializer.get_config()
+    ]  # Zeros and Ones have no seed
     draws = random.Random(checks.seed("build_seed", build_seed))
     rank = {draws.randint(1, 10**9): i for i in range(len(layers))}
     if any(layer.kernel_initializer.seed not in rank for layer in layers):
-        raise ValueError(f"`model` was not built just after keras.utils.set_random_seed({build_seed})")
+        raise ValueError(
+            f"`model` was not built just after keras.utils.set_random_seed({build_seed})"
+        )
     return sorted(layers, key=lambda layer: rank[layer.kernel_initializer.seed])
 
 
@@ -54,7 +60,9 @@ def reset_to_seed(seed: int, initial: Sequence[tuple], kernels: Sequence) -> Non
     initializer. ``tests/test_resnet.py`` checks this against a fresh
     build, bit for bit.
     """
-    draws = random.Random(checks.seed("seed", seed))  # not set_random_seed(): a new seed would retrace fit()
+    draws = random.Random(
+        checks.seed("seed", seed)
+    )  # not set_random_seed(): a new seed would retrace fit()
     for variable, value in initial:
         variable.assign(value)
     for layer in kernels:
@@ -63,8 +71,13 @@ def reset_to_seed(seed: int, initial: Sequence[tuple], kernels: Sequence) -> Non
         layer.kernel.assign(initializer(layer.kernel.shape, layer.kernel.dtype))
 
 
-def collapse_over_seeds(seeds: Sequence[int] = range(10), *, input_size: int = SMALL_SIZE,
-                        epochs: int = 5, momentum: float = 0.99) -> Table:
+def collapse_over_seeds(
+    seeds: Sequence[int] = range(10),
+    *,
+    input_size: int = SMALL_SIZE,
+    epochs: int = 5,
+    momentum: float = 0.99,
+) -> Table:
     """Repeat the post's training from several random initialisations.
 
     One compiled model is reused in Keras's default graph mode, so
@@ -104,12 +117,16 @@ def collapse_over_seeds(seeds: Sequence[int] = range(10), *, input_size: int = S
         reset_to_seed(seed, initial, kernels)
         history = model.fit(x, y, epochs=epochs, shuffle=True, verbose=0).history
         predicted = predict_classes(model, x)
-        rows.append({
-            "seed": seed,
-            "fit acc": float(history["acc"][-1]),
-            "training-mode acc": evaluate_in_mode(model, x, y, mode="training", batch_size=len(x))["acc"],
-            "inference acc": float(np.mean(predicted == labels)),
-            "predicted": " ".join(map(str, predicted)),
-            "one class": bool(len(set(predicted.tolist())) == 1),
-        })
+        rows.append(
+            {
+                "seed": seed,
+                "fit acc": float(history["acc"][-1]),
+                "training-mode acc": evaluate_in_mode(
+                    model, x, y, mode="training", batch_size=len(x)
+                )["acc"],
+                "inference acc": float(np.mean(predicted == labels)),
+                "predicted": " ".join(map(str, predicted)),
+                "one class": bool(len(set(predicted.tolist())) == 1),
+            }
+        )
     return Table(rows)

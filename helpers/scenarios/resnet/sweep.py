@@ -35,8 +35,10 @@ def loaded_statistics(layers: Sequence, statistics: Sequence[tuple]) -> Iterator
             :attr:`MomentumSweep.averages`.
     """
     if len(layers) != len(statistics):
-        raise ValueError(f"`statistics` has {len(statistics)} (mean, variance) pairs for {len(layers)} "
-                         "layers; pass one pair per layer, e.g. sweep.averages[0.9]")
+        raise ValueError(
+            f"`statistics` has {len(statistics)} (mean, variance) pairs for {len(layers)} "
+            "layers; pass one pair per layer, e.g. sweep.averages[0.9]"
+        )
     own = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in layers]
     try:
         for layer, (mean, var) in zip(layers, statistics):
@@ -106,19 +108,30 @@ class MomentumSweep(keras.callbacks.Callback):
         momenta = tuple(momenta)
         if not momenta:
             raise ValueError("invalid `momenta`: (); expected at least one, e.g. (0.99, 0.01)")
-        self.momenta = tuple(checks.number("momenta", m, low=0, high=1, high_open=True,
-                                           example="(0.99, 0.9, 0.5, 0.01)") for m in momenta)
+        self.momenta = tuple(
+            checks.number(
+                "momenta", m, low=0, high=1, high_open=True, example="(0.99, 0.9, 0.5, 0.01)"
+            )
+            for m in momenta
+        )
         self.x, self.labels = x, np.asarray(y).argmax(axis=1)
         self.table, self.change, self.replay_error = Table([]), Table([]), None
 
     def on_train_begin(self, logs=None):
         if self.params.get("steps") not in (None, 1):
-            raise ValueError(f"MomentumSweep replays one batch per epoch, but fit() runs "
-                             f"{self.params['steps']}; pass batch_size >= len(x)")
+            raise ValueError(
+                f"MomentumSweep replays one batch per epoch, but fit() runs "
+                f"{self.params['steps']}; pass batch_size >= len(x)"
+            )
         # The layers batch_statistics() measures: those fit() updates (frozen ones never move).
         self._layers = [layer for layer in batchnorm_layers(self.model) if layer.trainable]
-        start = [(layer.moving_mean.numpy().astype("float64"), layer.moving_variance.numpy().astype("float64"))
-                 for layer in self._layers]
+        start = [
+            (
+                layer.moving_mean.numpy().astype("float64"),
+                layer.moving_variance.numpy().astype("float64"),
+            )
+            for layer in self._layers
+        ]
         self._average = {m: list(start) for m in self.momenta}
         self._measured = None  # batch statistics already measured for the coming step
         self._used = None  # those the epoch's step used
@@ -131,14 +144,19 @@ class MomentumSweep(keras.callbacks.Callback):
     @property
     def averages(self) -> dict[float, list]:
         """The replayed moving averages so far: momentum -> [(mean, variance) per BN layer]."""
-        return {m: [(mean.copy(), var.copy()) for mean, var in average] for m, average in self._average.items()}
+        return {
+            m: [(mean.copy(), var.copy()) for mean, var in average]
+            for m, average in self._average.items()
+        }
 
     def on_train_batch_begin(self, batch, logs=None):
         stats = self._measured or list(batch_statistics(self.model, self.x).values())
         self._measured, self._used = None, stats
         for m, average in self._average.items():
-            self._average[m] = [(m * mean + (1 - m) * b_mean, m * var + (1 - m) * b_var)
-                               for (mean, var), (b_mean, b_var) in zip(average, stats)]
+            self._average[m] = [
+                (m * mean + (1 - m) * b_mean, m * var + (1 - m) * b_var)
+                for (mean, var), (b_mean, b_var) in zip(average, stats)
+            ]
 
     def predicted_with(self, statistics) -> np.ndarray:
         """The classes inference mode gives ``x`` with ``statistics`` loaded (model unchanged)."""
@@ -155,17 +173,34 @@ class MomentumSweep(keras.callbacks.Callback):
         rows = []
         for name, stats in sets.items():
             predicted = self.predicted_with(stats)
-            rows.append({"epoch": epoch + 1, "statistics": name, "correct": int(np.sum(predicted == self.labels)),
-                         "images": len(self.labels), "predicted": " ".join(map(str, predicted))})
+            rows.append(
+                {
+                    "epoch": epoch + 1,
+                    "statistics": name,
+                    "correct": int(np.sum(predicted == self.labels)),
+                    "images": len(self.labels),
+                    "predicted": " ".join(map(str, predicted)),
+                }
+            )
         self.table = Table(self.table.rows + rows)
         factors = variance_change(self._used, self._measured)
-        self.change = Table(self.change.rows + [{"epoch": epoch + 1, "largest variance change": max(factors),
-                                                 "median variance change": float(np.median(factors))}])
+        self.change = Table(
+            self.change.rows
+            + [
+                {
+                    "epoch": epoch + 1,
+                    "largest variance change": max(factors),
+                    "median variance change": float(np.median(factors)),
+                }
+            ]
+        )
         own_momentum = self._layers[0].momentum
         if own_momentum in self._average:
-            self.replay_error = max(float(np.max(np.abs(replayed - kept)) / max(float(np.max(np.abs(kept))), 1e-12))
-                                    for pair, kept_pair in zip(self._average[own_momentum], own)
-                                    for replayed, kept in zip(pair, kept_pair))
+            self.replay_error = max(
+                float(np.max(np.abs(replayed - kept)) / max(float(np.max(np.abs(kept))), 1e-12))
+                for pair, kept_pair in zip(self._average[own_momentum], own)
+                for replayed, kept in zip(pair, kept_pair)
+            )
 
     def on_train_end(self, logs=None):
         # Keep the results, not the model: a ResNet50 and its optimizer hold ~0.3 GB.
@@ -176,16 +211,25 @@ class MomentumSweep(keras.callbacks.Callback):
 def sweep_grid(table: Table) -> Table:
     """A :class:`MomentumSweep` table as a grid: one row per set of statistics, one column per epoch."""
     names = list(dict.fromkeys(table.column("statistics")))
-    return Table([{"statistics": name, **{str(r["epoch"]): r["correct"] for r in table.where(statistics=name)}}
-                  for name in names])
+    return Table(
+        [
+            {
+                "statistics": name,
+                **{str(r["epoch"]): r["correct"] for r in table.where(statistics=name)},
+            }
+            for name in names
+        ]
+    )
 
 
 def first_correct_epoch(table: Table, statistics: str) -> int | None:
     """The first epoch from which all images stay predicted right, or None."""
     rows = table.where(statistics=statistics).rows
     if not rows:
-        raise ValueError(f"no rows for statistics={statistics!r}; available: "
-                         f"{sorted(set(table.column('statistics')))}")
+        raise ValueError(
+            f"no rows for statistics={statistics!r}; available: "
+            f"{sorted(set(table.column('statistics')))}"
+        )
     first = None
     for row in rows:
         first = (first or row["epoch"]) if row["correct"] == row["images"] else None

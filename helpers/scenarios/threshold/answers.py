@@ -33,16 +33,29 @@ def _perfect_but_running(rates, **_) -> int:
 
 
 EXERCISES = {
-    1: Exercise(name="Exercise 1", expected=_perfect_states,
-                hint="keep the recorder's rows of that epoch (five moments) and count those whose "
-                     "accuracy is exactly 1.0"),
-    2: Exercise(name="Exercise 2", expected=_fix_stop,
-                hint="run that seed with monitor='val_accuracy', validation=True and the learning rate "
-                     "of the question, then read .stopped_epoch"),
-    3: Exercise(name="Exercise 3", expected=_logged, atol=1e-6,
-                hint="with one batch per epoch, the batch is scored by the weights the previous epoch "
-                     "ended with: read history['eval_accuracy'] one epoch earlier (the list starts at epoch 1)"),
-    4: Exercise(name="Exercise 4", expected=_perfect_but_running,
-                hint="take that learning rate's seed table from `rates` and count the rows whose outcome "
-                     "is the third of th.OUTCOMES"),
+    1: Exercise(
+        name="Exercise 1",
+        expected=_perfect_states,
+        hint="keep the recorder's rows of that epoch (five moments) and count those whose "
+        "accuracy is exactly 1.0",
+    ),
+    2: Exercise(
+        name="Exercise 2",
+        expected=_fix_stop,
+        hint="run that seed with monitor='val_accuracy', validation=True and the learning rate "
+        "of the question, then read .stopped_epoch",
+    ),
+    3: Exercise(
+        name="Exercise 3",
+        expected=_logged,
+        atol=1e-6,
+        hint="with one batch per epoch, the batch is scored by the weights the previous epoch "
+        "ended with: read history['eval_accuracy'] one epoch earlier (the list starts at epoch 1)",
+    ),
+    4: Exercise(
+        name="Exercise 4",
+        expected=_perfect_but_running,
+        hint="take that learning rate's seed table from `rates` and count the rows whose outcome "
+        "is the third of th.OUTCOMES",
+    ),
 }

@@ -6,7 +6,6 @@ explorer's plain function (tests call it); :func:`explorer` is the widget.
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -36,11 +35,16 @@ def plot_boundary(recorder: StepRecorder, epochs, *, ax=None, title=None):
     ax = ax or plt.gca()
     epochs = list(epochs)
     steps = max(r["step"] for r in recorder.rows)
-    rows = [r for r in recorder.rows if r["epoch"] in epochs
-            and (r["step"] < steps or r["epoch"] == epochs[-1])]
+    rows = [
+        r
+        for r in recorder.rows
+        if r["epoch"] in epochs and (r["step"] < steps or r["epoch"] == epochs[-1])
+    ]
     if not rows or any(r["boundary"] is None for r in rows):
-        raise ValueError(f"no recorded boundaries in epochs {epochs!r}; record with "
-                         "StepRecorder(per_step=True, boundary=decision_boundary)")
+        raise ValueError(
+            f"no recorded boundaries in epochs {epochs!r}; record with "
+            "StepRecorder(per_step=True, boundary=decision_boundary)"
+        )
     t = np.array([r["epoch"] - 1 + r["step"] / steps for r in rows])
     b = np.array([r["boundary"] for r in rows])
     perfect = np.array([not r["wrong"] for r in rows])
@@ -50,8 +54,15 @@ def plot_boundary(recorder: StepRecorder, epochs, *, ax=None, title=None):
     ax.plot(t[~perfect], b[~perfect], "o", color="tab:red", label="some wrong")
     for ti, bi, r in zip(t, b, rows):
         if r["wrong"]:
-            ax.annotate(str(len(r["wrong"])), (ti, bi), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize="small", color="tab:red")
+            ax.annotate(
+                str(len(r["wrong"])),
+                (ti, bi),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize="small",
+                color="tab:red",
+            )
     for e in epochs[:-1]:
         ax.axvline(e, color="0.8", lw=0.8)
     ax.set_xticks([e - 0.5 for e in epochs], [f"epoch {e}" for e in epochs])
@@ -76,17 +87,36 @@ def plot_errors(run: Run, *, n: int = 500, ax=None, title=None):
         The Axes.
     """
     if "eval_accuracy" not in run.history:
-        raise ValueError(f"the run's history has no 'eval_accuracy'; available keys: {sorted(run.history)}. "
-                         "Train with StepRecorder(x, y, log_key='eval_accuracy') among the callbacks")
+        raise ValueError(
+            f"the run's history has no 'eval_accuracy'; available keys: {sorted(run.history)}. "
+            "Train with StepRecorder(x, y, log_key='eval_accuracy') among the callbacks"
+        )
     ax = ax or plt.gca()
     epochs = np.arange(1, len(run.history["accuracy"]) + 1)
     fit = np.rint((1 - np.array(run.history["accuracy"])) * n)
     end = np.rint((1 - np.array(run.history["eval_accuracy"])) * n)
-    ax.step(epochs, fit, where="mid", color=STYLE["fit"]["color"], label="counted by fit() during the epoch")
-    ax.step(epochs, end, where="mid", color=STYLE["inference"]["color"],
-            label="end-of-epoch weights = evaluate()")
+    ax.step(
+        epochs,
+        fit,
+        where="mid",
+        color=STYLE["fit"]["color"],
+        label="counted by fit() during the epoch",
+    )
+    ax.step(
+        epochs,
+        end,
+        where="mid",
+        color=STYLE["inference"]["color"],
+        label="end-of-epoch weights = evaluate()",
+    )
     if run.stopped_epoch:
-        ax.axvline(run.stopped_epoch, color="0.3", ls="--", lw=1, label=f"stopped (epoch {run.stopped_epoch})")
+        ax.axvline(
+            run.stopped_epoch,
+            color="0.3",
+            ls="--",
+            lw=1,
+            label=f"stopped (epoch {run.stopped_epoch})",
+        )
     ax.set_yscale("symlog", linthresh=1)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("epoch")
@@ -96,9 +126,15 @@ def plot_errors(run: Run, *, n: int = 500, ax=None, title=None):
     return ax
 
 
-def explore(learning_rate: float = 0.1, epochs: int = 300, batch_size: int = 128,
-            monitor: str = "accuracy", seed: int = 0, reshuffle: bool = False,
-            progress=None) -> ExploreResult:
+def explore(
+    learning_rate: float = 0.1,
+    epochs: int = 300,
+    batch_size: int = 128,
+    monitor: str = "accuracy",
+    seed: int = 0,
+    reshuffle: bool = False,
+    progress=None,
+) -> ExploreResult:
     """Train the post's model once and compare what ``fit()`` logged with ``evaluate()``.
 
     Args:
@@ -129,19 +165,36 @@ def explore(learning_rate: float = 0.1, epochs: int = 300, batch_size: int = 128
     checks.seed("seed", seed)
     runner = ThresholdRunner(learning_rate=learning_rate, batch_size=batch_size)
     recorder = StepRecorder(runner.x, runner.y, log_key="eval_accuracy")
-    run = runner.run(seed, epochs=epochs, monitor=monitor, reshuffle=checks.flag("reshuffle", reshuffle),
-                     validation=monitor == "val_accuracy", callbacks=[recorder, *progress_callback(progress)])
+    run = runner.run(
+        seed,
+        epochs=epochs,
+        monitor=monitor,
+        reshuffle=checks.flag("reshuffle", reshuffle),
+        validation=monitor == "val_accuracy",
+        callbacks=[recorder, *progress_callback(progress)],
+    )
     fig = Figure(figsize=(6.4, 3.6), layout="constrained")  # not pyplot's: shown only when asked
-    plot_errors(run, ax=fig.subplots(), title=f"learning rate {learning_rate:g}, batch {batch_size}, "
-                                              f"stop on {monitor}, seed {seed}")
-    values = {"stopped_epoch": run.stopped_epoch, "fit_accuracy": run.fit_accuracy,
-              "evaluate_accuracy": run.evaluate_accuracy,
-              "gap": gap(run.fit_accuracy, run.evaluate_accuracy)}
+    plot_errors(
+        run,
+        ax=fig.subplots(),
+        title=f"learning rate {learning_rate:g}, batch {batch_size}, "
+        f"stop on {monitor}, seed {seed}",
+    )
+    values = {
+        "stopped_epoch": run.stopped_epoch,
+        "fit_accuracy": run.fit_accuracy,
+        "evaluate_accuracy": run.evaluate_accuracy,
+        "gap": gap(run.fit_accuracy, run.evaluate_accuracy),
+    }
     done = len(run.history["accuracy"])
-    summary = (f"Stopped at epoch {run.stopped_epoch}" if run.stopped_epoch
-               else f"Never stopped in {done} epochs") + (
+    summary = (
+        f"Stopped at epoch {run.stopped_epoch}"
+        if run.stopped_epoch
+        else f"Never stopped in {done} epochs"
+    ) + (
         f": fit() logged accuracy {run.fit_accuracy:.3f}, evaluate() says {run.evaluate_accuracy:.3f}, "
-        f"{HEADER} {values['gap']:+.3f}.")
+        f"{HEADER} {values['gap']:+.3f}."
+    )
     return ExploreResult(figure=fig, summary=summary, run=run, values=values)
 
 
@@ -163,16 +216,37 @@ def explorer(*, run_now: bool = False, **defaults):
     start = explorer_start(explore, defaults)
     style = {"description_width": "initial"}
     controls = {
-        "learning_rate": widgets.FloatLogSlider(value=start["learning_rate"], base=10, min=-3, max=0, step=0.25,
-                                                description="learning rate", style=style),
-        "epochs": widgets.IntSlider(value=start["epochs"], min=10, max=300, step=10, description="epochs",
-                                    style=style),
-        "batch_size": widgets.Dropdown(options=sorted({16, 32, 64, 128, 250, 500, start["batch_size"]}),
-                                       value=start["batch_size"], description="batch size", style=style),
-        "monitor": widgets.Dropdown(options=list(STOP_MONITORS), value=start["monitor"],
-                                    description="stop on", style=style),
-        "seed": widgets.IntSlider(value=start["seed"], min=0, max=49, description="seed", style=style),
-        "reshuffle": widgets.Checkbox(value=start["reshuffle"], description="reshuffle every epoch", style=style),
+        "learning_rate": widgets.FloatLogSlider(
+            value=start["learning_rate"],
+            base=10,
+            min=-3,
+            max=0,
+            step=0.25,
+            description="learning rate",
+            style=style,
+        ),
+        "epochs": widgets.IntSlider(
+            value=start["epochs"], min=10, max=300, step=10, description="epochs", style=style
+        ),
+        "batch_size": widgets.Dropdown(
+            options=sorted({16, 32, 64, 128, 250, 500, start["batch_size"]}),
+            value=start["batch_size"],
+            description="batch size",
+            style=style,
+        ),
+        "monitor": widgets.Dropdown(
+            options=list(STOP_MONITORS), value=start["monitor"], description="stop on", style=style
+        ),
+        "seed": widgets.IntSlider(
+            value=start["seed"], min=0, max=49, description="seed", style=style
+        ),
+        "reshuffle": widgets.Checkbox(
+            value=start["reshuffle"], description="reshuffle every epoch", style=style
+        ),
     }
-    return Explorer(explore, controls, run_now=run_now,
-                    title="Stop at accuracy 1.0: what fit() logged vs evaluate()")
+    return Explorer(
+        explore,
+        controls,
+        run_now=run_now,
+        title="Stop at accuracy 1.0: what fit() logged vs evaluate()",
+    )

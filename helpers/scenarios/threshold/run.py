@@ -99,8 +99,14 @@ def accuracy_by_evaluate(model, x, y) -> float:
     return float(model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"])
 
 
-def post_fit(seed: int = 0, *, epochs: int = 300, monitor: str = "accuracy",
-             validation: bool = False, callbacks=()) -> Run:
+def post_fit(
+    seed: int = 0,
+    *,
+    epochs: int = 300,
+    monitor: str = "accuracy",
+    validation: bool = False,
+    callbacks=(),
+) -> Run:
     """The post's run: ``fit()`` on arrays, batch 128, stop once ``monitor`` >= 1.0.
 
     ``keras.utils.set_random_seed`` does what the post's ``random_seed()``
@@ -122,9 +128,15 @@ def post_fit(seed: int = 0, *, epochs: int = 300, monitor: str = "accuracy",
     keras.utils.set_random_seed(seed)
     model = build_threshold_model()
     stop = StopAtThreshold(monitor, 1.0)
-    history = model.fit(x, y, batch_size=128, epochs=epochs, verbose=0,
-                        validation_data=(x, y) if validation else None,
-                        callbacks=[*callbacks, stop])
+    history = model.fit(
+        x,
+        y,
+        batch_size=128,
+        epochs=epochs,
+        verbose=0,
+        validation_data=(x, y) if validation else None,
+        callbacks=[*callbacks, stop],
+    )
     return Run(seed, history.history, stop, accuracy_by_evaluate(model, x, y), model.get_weights())
 
 
@@ -142,8 +154,9 @@ def epoch_orders(seed: int, epochs: int, n: int) -> np.ndarray:
     return np.stack([rng.permutation(n) for _ in range(epochs)])
 
 
-def keras_shuffle_orders(seed: int = 0, *, epochs: int = 3, n: int = 500, batch_size: int = 128,
-                         spy=None) -> np.ndarray:
+def keras_shuffle_orders(
+    seed: int = 0, *, epochs: int = 3, n: int = 500, batch_size: int = 128, spy=None
+) -> np.ndarray:
     """The sample order ``fit(shuffle=True)`` uses in each epoch, for the post's 500 points.
 
     :func:`helpers.fit_order.fit_orders` with this scenario's defaults.
@@ -209,19 +222,32 @@ def batch_table(run: Run, recorder, probe, epoch: int) -> Table:
     predictions = [p for r, p in zip(recorder.rows, recorder.predictions) if r["epoch"] == epoch]
     fit = probe.table.where(source="batch", metric="accuracy", epoch=epoch).column("value")
     if len(moments) != len(fit) + 1:
-        raise ValueError(f"no per-batch record of epoch {epoch!r}; record with per_step=True "
-                         "and GapProbe(per_batch=True) on a per-batch run")
+        raise ValueError(
+            f"no per-batch record of epoch {epoch!r}; record with per_step=True "
+            "and GapProbe(per_batch=True) on a per-batch run"
+        )
     y, size, rows = recorder.y == 1, probe.batch_size, []
     order = run.order[epoch - 1]
     home = np.empty(len(order), dtype=int)
     home[order] = np.arange(len(order)) // size + 1  # sample index -> its batch in this epoch
     for k, counted in enumerate(fit):
-        batch = order[k * size:(k + 1) * size]
-        before, after = (float(np.mean((predictions[j][batch] > 0.5) == y[batch])) for j in (k, k + 1))
-        rows.append({"batch": k + 1, "samples": len(batch), "fit counted": counted,
-                     "same samples, weights before": before, "same samples, weights after": after,
-                     "all 500, weights before": moments[k]["accuracy"],
-                     "wrong then (in batch)": ", ".join(
-                         f"{recorder.x[i, 0]:.1f} ({home[i]})" for i in moments[k]["wrong"]) or "none",
-                     "boundary before": moments[k]["boundary"]})
+        batch = order[k * size : (k + 1) * size]
+        before, after = (
+            float(np.mean((predictions[j][batch] > 0.5) == y[batch])) for j in (k, k + 1)
+        )
+        rows.append(
+            {
+                "batch": k + 1,
+                "samples": len(batch),
+                "fit counted": counted,
+                "same samples, weights before": before,
+                "same samples, weights after": after,
+                "all 500, weights before": moments[k]["accuracy"],
+                "wrong then (in batch)": ", ".join(
+                    f"{recorder.x[i, 0]:.1f} ({home[i]})" for i in moments[k]["wrong"]
+                )
+                or "none",
+                "boundary before": moments[k]["boundary"],
+            }
+        )
     return Table(rows)

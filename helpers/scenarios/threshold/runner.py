@@ -15,8 +15,13 @@ from helpers import checks
 from helpers.fit_order import spy_model
 from helpers.models import build_threshold_model
 from helpers.reproducibility import import_tensorflow_quietly
-from helpers.scenarios.threshold.run import (Run, accuracy_by_evaluate, epoch_orders, keras_shuffle_orders,
-                                             threshold_data)
+from helpers.scenarios.threshold.run import (
+    Run,
+    accuracy_by_evaluate,
+    epoch_orders,
+    keras_shuffle_orders,
+    threshold_data,
+)
 from helpers.stop_at_threshold import StopAtThreshold
 
 tf, keras = import_tensorflow_quietly()
@@ -87,17 +92,30 @@ class ThresholdRunner:
             Defaults to False.
     """
 
-    def __init__(self, *, learning_rate: float = 0.1, batch_size: int = 128,
-                 adapt: bool = False, per_batch: bool = False):
+    def __init__(
+        self,
+        *,
+        learning_rate: float = 0.1,
+        batch_size: int = 128,
+        adapt: bool = False,
+        per_batch: bool = False,
+    ):
         self.x, self.y = threshold_data()
-        self.batch_size = checks.integer("batch_size", batch_size, low=1, high=len(self.y), example=128)
-        self.learning_rate = checks.number("learning_rate", learning_rate, low=0, low_open=True, example=0.1)
+        self.batch_size = checks.integer(
+            "batch_size", batch_size, low=1, high=len(self.y), example=128
+        )
+        self.learning_rate = checks.number(
+            "learning_rate", learning_rate, low=0, low_open=True, example=0.1
+        )
         self.adapt = checks.flag("adapt", adapt)
         self.steps = math.ceil(len(self.y) / self.batch_size)
         self.model = self._fresh(0)
-        self.model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                           loss="binary_crossentropy", metrics=["accuracy"],
-                           steps_per_execution=1 if checks.flag("per_batch", per_batch) else self.steps)
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=1 if checks.flag("per_batch", per_batch) else self.steps,
+        )
         self.model.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy().copy() for v in self.model.optimizer.variables]
         self._spy = spy_model()
@@ -105,8 +123,11 @@ class ThresholdRunner:
 
     def _fresh(self, seed: int):
         keras.utils.set_random_seed(seed)
-        return build_threshold_model(learning_rate=self.learning_rate, compile=False,
-                                     normalization=self.x if self.adapt else None)
+        return build_threshold_model(
+            learning_rate=self.learning_rate,
+            compile=False,
+            normalization=self.x if self.adapt else None,
+        )
 
     def orders(self, seed: int, epochs: int, reshuffle: bool = False) -> np.ndarray:
         """Each epoch's sample order for a run, shape (epochs, 500)."""
@@ -114,7 +135,9 @@ class ThresholdRunner:
             return epoch_orders(seed, epochs, len(self.y))
         key = (int(seed), len(self.y), self.batch_size)
         if key not in _KERAS_ORDERS:  # a function of these alone, shared by every runner
-            _KERAS_ORDERS[key] = keras_shuffle_orders(key[0], epochs=1, n=key[1], batch_size=key[2], spy=self._spy)
+            _KERAS_ORDERS[key] = keras_shuffle_orders(
+                key[0], epochs=1, n=key[1], batch_size=key[2], spy=self._spy
+            )
         return np.repeat(_KERAS_ORDERS[key], epochs, axis=0)
 
     def _start(self, seed: int, learning_rate: float | None) -> None:
@@ -122,19 +145,32 @@ class ThresholdRunner:
         self.model.set_weights(self._fresh(seed).get_weights())
         for variable, value in zip(self.model.optimizer.variables, self._optimizer_start):
             variable.assign(value)
-        rate = self.learning_rate if learning_rate is None else checks.number(
-            "learning_rate", learning_rate, low=0, low_open=True, example=0.1)
+        rate = (
+            self.learning_rate
+            if learning_rate is None
+            else checks.number("learning_rate", learning_rate, low=0, low_open=True, example=0.1)
+        )
         self.model.optimizer.learning_rate.assign(rate)
 
     def _dataset(self, order: np.ndarray):
         x, y = self.x.astype("float32")[order], self.y[order]
         batch = self.batch_size  # each epoch batched on its own: 128, 128, 128, 116
         return tf.data.Dataset.from_tensor_slices((x, y)).flat_map(
-            lambda xe, ye: tf.data.Dataset.from_tensor_slices((xe, ye)).batch(batch))
+            lambda xe, ye: tf.data.Dataset.from_tensor_slices((xe, ye)).batch(batch)
+        )
 
-    def run(self, seed: int = 0, *, epochs: int = 300, monitor: str | None = "accuracy",
-            threshold: float = 1.0, reshuffle: bool = False, validation: bool = False,
-            learning_rate: float | None = None, callbacks=()) -> Run:
+    def run(
+        self,
+        seed: int = 0,
+        *,
+        epochs: int = 300,
+        monitor: str | None = "accuracy",
+        threshold: float = 1.0,
+        reshuffle: bool = False,
+        validation: bool = False,
+        learning_rate: float | None = None,
+        callbacks=(),
+    ) -> Run:
         """Train from seed ``seed`` with ``fit()``; stop once ``monitor`` >= ``threshold``.
 
         Args:
@@ -165,15 +201,33 @@ class ThresholdRunner:
         # The training set as validation data, batched as fit() batches arrays (batch_size);
         # a dataset because re-creating the arrays' input pipeline every epoch is slow.
         held = tf.data.Dataset.from_tensor_slices((x32, self.y)).batch(self.batch_size)
-        history = self.model.fit(self._dataset(order), epochs=epochs, steps_per_epoch=self.steps,
-                                 verbose=0, shuffle=False, validation_data=held if validation else None,
-                                 callbacks=[*callbacks, *([stop] if stop else [])])
+        history = self.model.fit(
+            self._dataset(order),
+            epochs=epochs,
+            steps_per_epoch=self.steps,
+            verbose=0,
+            shuffle=False,
+            validation_data=held if validation else None,
+            callbacks=[*callbacks, *([stop] if stop else [])],
+        )
         self.model.optimizer.learning_rate.assign(self.learning_rate)
-        return Run(seed, history.history, stop, accuracy_by_evaluate(self.model, x32, self.y),
-                   self.model.get_weights(), order)
+        return Run(
+            seed,
+            history.history,
+            stop,
+            accuracy_by_evaluate(self.model, x32, self.y),
+            self.model.get_weights(),
+            order,
+        )
 
-    def trajectory(self, seed: int = 0, *, epochs: int = 300, reshuffle: bool = False,
-                   learning_rate: float | None = None) -> Trajectory:
+    def trajectory(
+        self,
+        seed: int = 0,
+        *,
+        epochs: int = 300,
+        reshuffle: bool = False,
+        learning_rate: float | None = None,
+    ) -> Trajectory:
         """The same training steps as :meth:`run`, all epochs in one compiled loop.
 
         Calls the model's own ``train_step`` on the same batches, resets the
@@ -200,17 +254,23 @@ class ThresholdRunner:
         def active():
             return tf.reduce_sum(tf.cast(model.layers[1](model.layers[0](x)) > 0, tf.int32))
 
-        logged, losses, ends = (tf.TensorArray(tf.float32, size=0, dynamic_size=True) for _ in range(3))
+        logged, losses, ends = (
+            tf.TensorArray(tf.float32, size=0, dynamic_size=True) for _ in range(3)
+        )
         alive = tf.TensorArray(tf.int32, size=0, dynamic_size=True).write(0, active())
         fired, perfect = tf.constant(False), tf.constant(False)
         for e in tf.range(epochs):
             xs, ys = tf.gather(x, orders[e]), tf.gather(y, orders[e])
             model.reset_metrics()
             for k in range(self.steps):
-                logs = model.train_step((xs[k * size:(k + 1) * size], ys[k * size:(k + 1) * size]))
+                logs = model.train_step(
+                    (xs[k * size : (k + 1) * size], ys[k * size : (k + 1) * size])
+                )
             logged = logged.write(e, tf.cast(logs["accuracy"], tf.float32))
             losses = losses.write(e, tf.cast(logs["loss"], tf.float32))
-            end = tf.reduce_mean(tf.cast(tf.equal(model(x, training=False)[:, 0] > 0.5, positive), tf.float32))
+            end = tf.reduce_mean(
+                tf.cast(tf.equal(model(x, training=False)[:, 0] > 0.5, positive), tf.float32)
+            )
             ends = ends.write(e, end)
             alive = alive.write(e + 1, active())
             fired = tf.logical_or(fired, logs["accuracy"] >= 1.0)

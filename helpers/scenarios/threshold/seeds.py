@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from helpers.gap import HEADER, gap
 from helpers.scenarios.threshold.run import OUTCOMES, outcome
 from helpers.scenarios.threshold.runner import ThresholdRunner
-from helpers.gap import HEADER, gap
 from helpers.table import Table
 
 
@@ -30,8 +30,14 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def seed_table(seeds=range(20), *, epochs: int = 300, reshuffle: bool = False,
-               learning_rate: float | None = None, runner: ThresholdRunner | None = None) -> Table:
+def seed_table(
+    seeds=range(20),
+    *,
+    epochs: int = 300,
+    reshuffle: bool = False,
+    learning_rate: float | None = None,
+    runner: ThresholdRunner | None = None,
+) -> Table:
     """Train each seed once and read off where each stopping rule fires.
 
     Stopping never changes the epochs before it, so one run per seed, kept
@@ -56,17 +62,25 @@ def seed_table(seeds=range(20), *, epochs: int = 300, reshuffle: bool = False,
     runner = runner or ThresholdRunner()
     rows = []
     for seed in seeds:
-        t = runner.trajectory(int(seed), epochs=epochs, reshuffle=reshuffle, learning_rate=learning_rate)
+        t = runner.trajectory(
+            int(seed), epochs=epochs, reshuffle=reshuffle, learning_rate=learning_rate
+        )
         post, fix = t.post_stop, t.fix_stop
         at = (post or len(t.accuracy)) - 1
-        rows.append({"seed": int(seed),
-                     "accuracy: stops at": post or None, "evaluate there": t.end_accuracy[at],
-                     HEADER: gap(t.accuracy[at], t.end_accuracy[at]),
-                     "outcome": outcome(bool(post), t.end_accuracy[at] >= 1.0),
-                     "val_accuracy: stops at": fix or None,
-                     "fit logged there": t.accuracy[(fix or len(t.accuracy)) - 1],
-                     "outcome (fix)": outcome(bool(fix), bool(fix)),
-                     "active at start": t.active[0], "dead at": _dead_from(t.active)})
+        rows.append(
+            {
+                "seed": int(seed),
+                "accuracy: stops at": post or None,
+                "evaluate there": t.end_accuracy[at],
+                HEADER: gap(t.accuracy[at], t.end_accuracy[at]),
+                "outcome": outcome(bool(post), t.end_accuracy[at] >= 1.0),
+                "val_accuracy: stops at": fix or None,
+                "fit logged there": t.accuracy[(fix or len(t.accuracy)) - 1],
+                "outcome (fix)": outcome(bool(fix), bool(fix)),
+                "active at start": t.active[0],
+                "dead at": _dead_from(t.active),
+            }
+        )
     return Table(rows)
 
 
@@ -97,13 +111,26 @@ def outcome_counts(tables, column: str = "outcome", *, seeds: bool = False) -> T
         for o in OUTCOMES:
             k = outcomes.count(o)
             low, high = wilson_interval(k, len(outcomes))
-            rows.append({"outcome": o, "runs": k, "share": k / len(outcomes),
-                         "95% interval": f"{low:.2f}–{high:.2f}",
-                         **({"seeds": " ".join(str(r["seed"]) for r in tables if r[column] == o)}
-                            if seeds else {})})
+            rows.append(
+                {
+                    "outcome": o,
+                    "runs": k,
+                    "share": k / len(outcomes),
+                    "95% interval": f"{low:.2f}–{high:.2f}",
+                    **(
+                        {"seeds": " ".join(str(r["seed"]) for r in tables if r[column] == o)}
+                        if seeds
+                        else {}
+                    ),
+                }
+            )
         return Table(rows, digits=2)
-    return Table([{"outcome": o, **{name: t.column(column).count(o) for name, t in tables.items()}}
-                  for o in OUTCOMES])
+    return Table(
+        [
+            {"outcome": o, **{name: t.column(column).count(o) for name, t in tables.items()}}
+            for o in OUTCOMES
+        ]
+    )
 
 
 def symptom_shares(tables: dict) -> Table:
@@ -120,9 +147,20 @@ def symptom_shares(tables: dict) -> Table:
     rows = []
     for name, table in tables.items():
         outcomes = table.column("outcome")
-        k, fired = outcomes.count(OUTCOMES[0]), outcomes.count(OUTCOMES[0]) + outcomes.count(OUTCOMES[1])
+        k, fired = (
+            outcomes.count(OUTCOMES[0]),
+            outcomes.count(OUTCOMES[0]) + outcomes.count(OUTCOMES[1]),
+        )
         low, high = wilson_interval(k, len(outcomes))
-        rows.append({"runs": name, "seeds": len(outcomes), "rule fired": fired, "symptom": k,
-                     "symptom share": k / len(outcomes), "95% interval": f"{low:.2f}–{high:.2f}",
-                     "symptom / fired": k / fired if fired else math.nan})
+        rows.append(
+            {
+                "runs": name,
+                "seeds": len(outcomes),
+                "rule fired": fired,
+                "symptom": k,
+                "symptom share": k / len(outcomes),
+                "95% interval": f"{low:.2f}–{high:.2f}",
+                "symptom / fired": k / fired if fired else math.nan,
+            }
+        )
     return Table(rows, digits=2)
