@@ -16,8 +16,17 @@ seeds *before* TensorFlow starts. Call it in a notebook's first cell::
 
 from importlib import import_module
 
+# The sign convention, loaded now (it is three names, no TensorFlow): a lazy
+# `gap` would be shadowed by the submodule `helpers.gap` the first time any
+# module imported from it, and `from helpers import gap` would then give the
+# module instead of the function.
+from helpers.gap import DEFINITION as DEFINITION
+from helpers.gap import HEADER as HEADER
+from helpers.gap import gap as gap
+
 # Public name -> module that defines it. Modules load on first access
 # (PEP 562), so `import helpers` never imports TensorFlow by itself.
+# No public name may equal a submodule's name (tests/test_import_surface.py).
 _EXPORTS = {
     "setup_notebook": "reproducibility",
     "scratch_dir": "reproducibility",
@@ -32,6 +41,8 @@ _EXPORTS = {
     "StopAtThreshold": "stop_at_threshold",
     "evaluate_in_mode": "modes",
     "preserved_state": "modes",
+    "families_present": "modes",
+    "fingerprint": "modes",
     "plot_probe": "plots",
     "plot_batches": "plots",
     "build_checkpoint_mlp": "models",
@@ -42,12 +53,20 @@ _EXPORTS = {
     "GapDecomposition": "gap_decomposition",
     "plot_waterfall": "waterfall",
     "recalibrate_batchnorm": "batchnorm",
+    "compare_statistics": "batchnorm",
+    "batch_statistics": "batchnorm",
+    "batchnorm_layers": "batchnorm",
+    "travelled": "moving_average",
+    "updates_needed": "moving_average",
+    "peak_memory_mb": "memory",
+    "release_memory": "memory",
+    "large_buffers_mapped": "memory",
     "check_exercise": "selfcheck",
     "Explorer": "widgets",
     "ExploreResult": "widgets",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "DEFINITION", "HEADER", "gap"])
 
 
 def __getattr__(name):

@@ -24,8 +24,10 @@ from collections.abc import Iterator
 import numpy as np
 
 from helpers import checks
-from helpers.fingerprint import fingerprint  # noqa: F401 (re-exported, as notebook 04 uses it)
-from helpers.modes import forced_mode
+from helpers.modes import (
+    fingerprint,  # noqa: F401 (notebook 04 still calls bn.fingerprint)
+    forced_mode,
+)
 from helpers.moving_average import (  # noqa: F401 (re-exported, as notebooks 04-05 use them)
     travelled,
     updates_needed,
@@ -138,7 +140,7 @@ def _population_statistics(model, x, layers: list, batch_size: int | None) -> li
     sums = [[0.0, 0.0] for _ in layers]
     with _batch_statistics_mode(layers):
         for start in range(0, n, step):
-            xb = keras.tree.map_structure(lambda a: a[start : start + step], x)
+            xb = keras.tree.map_structure(lambda a, start=start: a[start : start + step], x)
             size = min(step, n - start)
             model(xb, training=False)
             for acc, layer in zip(sums, layers):

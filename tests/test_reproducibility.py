@@ -60,7 +60,7 @@ def test_scratch_dir_is_outside_the_repository():
 
 def test_unknown_export():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        helpers.nope
+        _ = helpers.nope
 
 
 def test_every_export_resolves():
