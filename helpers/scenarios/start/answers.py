@@ -1,114 +1,121 @@
-"""The entry notebook's exercises: expected values computed from the student's own objects.
+"""Notebook 00's exercises, checked out of the notebook's sight.
 
-Used by the check cells of ``notebooks/00_start_here.ipynb`` through
-:func:`helpers.selfcheck.check_exercise`, e.g.
-``check_exercise("start", 3, answer_3, model=model, x=x_train, y=y_train)``.
-Each exercise is a variation the notebook does not print (another epoch and
-metric, another batch, another batch size, another seed). Its expected value
-is computed here, at check time, from the objects the check cell passes, so
-it follows the student's own run on the student's own CPU; the tolerances
-only absorb the difference between two correct routes to the same number
-(eager against compiled, one batch size against another for ``evaluate()``).
-An object that is not what the exercise asks for (a stub ``...``, a run with
-other settings) gives NaN, which no answer matches.
+Read by :func:`helpers.selfcheck.check_exercise` (``check_exercise("start", k, answer_k, ...)``)
+and by the graded assignments' hidden tests. Exercise 1 and 4 are predictions: the check compares
+the student's prediction with what the experiment cell under it measured, passed as context.
+Exercise 2 is checked on batches the notebook never shows; exercise 3 is a multiple choice whose
+wrong answers are the misconceptions the notebook takes apart.
 """
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
-from helpers.gap import gap
-from helpers.modes import evaluate_in_mode
-from helpers.reproducibility import import_tensorflow_quietly
-from helpers.selfcheck import Exercise
-
-keras = import_tensorflow_quietly()[1]
-
-EXERCISE_1 = {"epoch": 3, "metric": "accuracy"}  # the notebook prints only the loss per epoch
-EXERCISE_2 = {"epoch": 2, "batch": 10}  # 0-based, as in Keras's hooks; not the epoch's last batch
-EXERCISE_3 = {
-    "batch_size": 1000
-}  # all the training digits in one batch; section 3 measures with 32
-EXERCISE_4 = {"seed": 1, "epochs": 5, "batch_size": 32}  # section 1 trains seed 0
+from helpers.selfcheck import Exercise, Misconception
 
 
-def accuracy_gap(*, probe, **_) -> float:
-    """Exercise 1: the probe's logged accuracy minus its inference-mode accuracy, epoch 3."""
-    wanted = {
-        source: r["value"]
-        for r in getattr(probe, "rows", [])
-        for source in ("fit", "inference")
-        if r["source"] == source
-        and r["metric"] == EXERCISE_1["metric"]
-        and r["epoch"] == EXERCISE_1["epoch"]
-    }
-    return gap(wanted["fit"], wanted["inference"]) if len(wanted) == 2 else math.nan
+def logged_mean(batch_values, batch_sizes) -> float:
+    """Reference for exercise 2: the size-weighted mean of the per-batch values."""
+    values, sizes = np.asarray(batch_values, float), np.asarray(batch_sizes, float)
+    return float(np.sum(values * sizes) / np.sum(sizes))
 
 
-def replayed_accuracy(*, recorder, **_) -> float:
-    """Exercise 2: one batch's own accuracy, from the running means Keras logged.
-
-    After batch b Keras logs the mean over batches 0…b, weighted by their
-    sizes; every batch but an epoch's last has the same size, so batch b's
-    own value is (b + 1)·mean_b − b·mean_(b−1) whatever that size is. A
-    replay from the weights the batch started from gives the same number
-    (section 1 shows it for the loss).
-    """
-    logs = getattr(recorder, "logs", {})
-    epoch, b = EXERCISE_2["epoch"], EXERCISE_2["batch"]
-    if (epoch, b + 1) not in logs or (epoch, b - 1) not in logs:
-        return math.nan
-    return (b + 1) * logs[(epoch, b)]["accuracy"] - b * logs[(epoch, b - 1)]["accuracy"]
+def _unweighted(batch_values, batch_sizes) -> float:
+    return float(np.mean(batch_values))
 
 
-def batchnorm_part(*, model, x, y, **_) -> float:
-    """Exercise 3: BatchNorm alone in training mode minus inference mode, loss, one batch of 1,000."""
-    if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
-        return math.nan
-    alone = evaluate_in_mode(model, x, y, mode={"batchnorm"}, batch_size=EXERCISE_3["batch_size"])
-    return alone["loss"] - evaluate_in_mode(model, x, y)["loss"]
+def _last_batch(batch_values, batch_sizes) -> float:
+    return float(np.asarray(batch_values, float)[-1])
 
 
-def seed_gap(*, model, history, x, y, **_) -> float:
-    """Exercise 4: the loss gap after the last epoch of the student's seed-1 run.
-
-    The run must be the one the question asks for: ``history`` returned by
-    ``fit()`` of ``model``, 5 epochs of batches of 32 on ``x``. (The seed
-    itself leaves no trace in the trained objects.)
-    """
-    if (
-        not isinstance(history, keras.callbacks.History)
-        or getattr(history, "model", None) is not model
-    ):
-        return math.nan
-    steps = math.ceil(len(x) / EXERCISE_4["batch_size"])
-    if history.params.get("epochs") != EXERCISE_4["epochs"] or history.params.get("steps") != steps:
-        return math.nan
-    evaluated = model.evaluate(
-        x, y, batch_size=EXERCISE_4["batch_size"], verbose=0, return_dict=True
-    )
-    return gap(history.history["loss"][-1], evaluated["loss"])
+def _cases() -> list[tuple[tuple, dict]]:
+    rng = np.random.default_rng(2026)
+    cases = []
+    for n, size in ((1000, 32), (300, 64), (257, 16), (96, 32)):
+        sizes = np.diff(np.r_[0:n:size, n])
+        cases.append(((rng.uniform(0.1, 2.5, len(sizes)).tolist(), sizes.tolist()), {}))
+    return cases
 
 
-HINTS = {
-    1: "the probe measured both numbers: take the row of that epoch in probe.wide('accuracy') and "
-    "apply gap(), the logged value first",
-    2: "load the weights recorder kept for the start of that batch into replay, run the batch's 32 "
-    "digits in training mode, and count how often the arg-max of the prediction is the label",
-    3: "evaluate_in_mode(model, ..., mode={'batchnorm'}, batch_size=...) minus the loss in inference "
-    "mode; decompose_gap(..., batch_size=...) gives the same part",
-    4: "keras.utils.set_random_seed(1), then keras.models.clone_model(model) for fresh weights; compile "
-    "and fit as in section 1, keep the History, and apply gap() to the last logged loss and evaluate()'s",
-}
-# number: (expected, atol). A batch's accuracy moves in steps of 1/32; the losses only absorb
-# the rounding between two correct routes to the same number.
-_EXPECTED = {
-    1: (accuracy_gap, 1e-6),
-    2: (replayed_accuracy, 1e-3),
-    3: (batchnorm_part, 1e-4),
-    4: (seed_gap, 1e-4),
-}
+def _larger(logged: float, evaluated: float) -> str:
+    return "a" if logged > evaluated else "b"
+
+
 EXERCISES = {
-    k: Exercise(name=f"Exercise {k}", hint=HINTS[k], expected=expected, atol=atol)
-    for k, (expected, atol) in _EXPECTED.items()
+    1: Exercise(
+        name="Exercise 1",
+        kind="choice",
+        choices={"a": "the loss fit() logged", "b": "the loss evaluate() gives"},
+        hint="after 96 updates with momentum 0.99, how far have BatchNorm's moving averages moved "
+        "from their initial values? Which mode uses them?",
+        expected=lambda logged, evaluated: _larger(logged, evaluated),
+        misconceptions=(
+            Misconception(
+                wrong=lambda logged, evaluated: "b" if _larger(logged, evaluated) == "a" else "a",
+                feedback="this is the rule of thumb from Dropout and drift (training looks worse); "
+                "without Dropout, BatchNorm's lagging moving statistics decide the sign",
+            ),
+        ),
+    ),
+    2: Exercise(
+        name="Exercise 2",
+        kind="function",
+        hint="each batch counts in proportion to its number of samples",
+        expected=lambda: logged_mean,
+        cases=_cases,
+        atol=1e-9,
+        misconceptions=(
+            Misconception(
+                wrong=lambda: _unweighted,
+                feedback="this is the plain mean of the batches: Keras weights each batch by its "
+                "size, so a short last batch counts less",
+            ),
+            Misconception(
+                wrong=lambda: _last_batch,
+                feedback="this is the last batch's own value; the logged value is the running mean "
+                "over the whole epoch",
+            ),
+        ),
+    ),
+    3: Exercise(
+        name="Exercise 3",
+        kind="choice",
+        choices={
+            "a": "No: Dropout only ever makes the logged loss worse",
+            "b": "Yes: drift can outweigh the Dropout part",
+            "c": "Yes, only with a different batch size",
+            "d": "No: both use the same weights",
+        },
+        hint="section 2 split the gap into two parts; can the drift part have either sign?",
+        expected=lambda: "b",
+        misconceptions=(
+            Misconception(
+                wrong=lambda: "a",
+                feedback="Dropout's part is one of two: the drift part (moving weights) has the "
+                "sign of how the weights changed during the epoch, and can be negative",
+            ),
+            Misconception(
+                wrong=lambda: "d",
+                feedback="the logged loss mixes every batch's before-update weights; evaluate() "
+                "uses only the final ones (section 2's callback)",
+            ),
+            Misconception(
+                wrong=lambda: "c",
+                feedback="without BatchNorm, a model's inference output for a sample does not "
+                "depend on the batch it is in",
+            ),
+        ),
+    ),
+    4: Exercise(
+        name="Exercise 4",
+        hint="look at what BatchNormalization.call does when training=True",
+        expected=lambda moved: bool(moved),
+        misconceptions=(
+            Misconception(
+                wrong=lambda moved: not bool(moved),
+                feedback="only fit() updates the weights, but BatchNorm updates its moving "
+                "statistics inside its own call in training mode, in Keras 3 as in tf.keras 2",
+            ),
+        ),
+    ),
 }
