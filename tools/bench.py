@@ -114,7 +114,8 @@ make, fit, probe = models.build_checkpoint_mlp, dict(batch_size=32, epochs=50), 
         """
 (x, y), (xt, yt) = load_mnist(); x = x[..., None].astype("float32") / 255; y = keras.utils.to_categorical(y, 10)
 xt = xt[..., None].astype("float32") / 255; yt = keras.utils.to_categorical(yt, 10)
-make, fit, probe = models.build_mnist_cnn, dict(batch_size=64, epochs=3, validation_data=(xt, yt)), dict(batch_size=64)""",
+make, probe = models.build_mnist_cnn, dict(batch_size=64)
+fit = dict(batch_size=64, epochs=3, validation_data=(xt, yt))""",
     ),
     (
         "03",
