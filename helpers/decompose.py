@@ -1,49 +1,245 @@
 """Split the gap between ``fit()``'s logged numbers and ``evaluate()`` into causes.
 
-Introduced in ``notebooks/00_start_here.ipynb`` ("bring your own model"). The
-gap is the kit's (:mod:`helpers.gap`): what ``fit()`` logged minus what
-``evaluate()`` says. For every compiled metric and the loss, with L the value
-``fit()`` logged for the last epoch, T the end-of-epoch value with every layer
-in training mode, I the end-of-epoch value in inference mode (what
-``evaluate()`` returns) and v(S) the value with only the families in S in
-training mode::
+Introduced in ``notebooks/00_start_here.ipynb``. The gap is the kit's
+(:func:`helpers.gap`): what ``fit()`` logged minus what ``evaluate()`` says. For
+every compiled metric and the loss, with L the value ``fit()`` logged for the
+last epoch, T the end-of-epoch value with every layer in training mode, I the
+end-of-epoch value in inference mode (what ``evaluate()`` returns) and v(S) the
+value with only the layer families in S in training mode::
 
     L - I  =  (L - T)          drift: the weights moving during the epoch
             + (T - I)          the layer families, split by `method`:
 
 * ``method="alone"``: each family f gets v({f}) - I (switched on alone from
   inference mode) and an ``interaction`` part takes the remainder
-  T - I - sum_f (v({f}) - I). The parts sum to the gap *by construction*: the
-  interaction is whatever is left.
-* ``method="shapley"``: each family gets its Shapley value over all subsets
-  of the families present (:mod:`helpers.shapley`), the mean of what it adds
-  over every order of switching them on. These parts sum to T - I with no
+  T - I - sum_f (v({f}) - I), so the parts sum to the gap *by construction*.
+* ``method="shapley"``: each family gets its Shapley value over all subsets of
+  the families present (:func:`shapley_values`): the mean of what it adds over
+  every order of switching them on. These parts sum to T - I with no
   interaction part and do not depend on any order.
 
-**Why drift is measured in training mode.** Drift compares the logged value
-with the end-of-epoch weights *in the mode fit() used*, so it holds only
-what changed between the two measurements of the same kind -- the weights
-moving, plus that epoch's own dropout masks and batches against the ones
-measured now -- and the family parts explain T - I entirely at the final
-weights. The other order (drift in inference mode) would need the epoch's
-intermediate weights run in inference mode, which no longer exist after
-``fit()``. The data is cut into batches once (:func:`helpers.modes.make_batches`)
-and every mode measures those batches (:func:`helpers.modes.evaluate_batches`,
-what ``evaluate_in_mode`` runs), which restores the model bit for bit.
+Drift is measured in training mode because it compares the logged value with
+the end-of-epoch weights *in the mode fit() used*; the other order would need
+the epoch's intermediate weights, which no longer exist after ``fit()``. The
+data is cut into batches once (:func:`helpers.modes.make_batches`) and every
+mode measures those batches (:func:`helpers.modes.evaluate_batches`), which
+restores the model bit for bit.
 """
 
 from __future__ import annotations
 
+import html
+import itertools
 import math
-import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from helpers import checks, shapley
-from helpers.gap_decomposition import METHODS, GapDecomposition, subset_name
+from helpers import checks
+from helpers.gap import HEADER, gap
 from helpers.modes import FAMILIES, evaluate_batches, families_present, make_batches
+from helpers.table import Table
+
+METHODS = ("alone", "shapley")
+DESCRIPTIONS = {
+    "drift": "the weights moving during the epoch (fit() averages its batches while training; "
+    "evaluate() sees only the final weights)",
+    "dropout": "Dropout and noise layers, active during fit() and off in evaluate()",
+    "batchnorm": "BatchNormalization normalising with each batch's statistics during fit() "
+    "instead of its moving averages",
+    "other": "other training-mode layers (recurrent dropout, augmentation, custom layers)",
+    "interaction": "the layer families acting together (their joint effect beyond each alone)",
+}
+
+
+def shapley_values(value: Mapping, players: Iterable[str]) -> dict[str, float]:
+    """Each player's Shapley value of the game ``value`` (a dict over every subset).
+
+    phi_p = sum over S not holding p of |S|! (n-|S|-1)! / n! (v(S + p) - v(S)).
+    Each term is the same float whatever the listing order, and
+    :func:`math.fsum` rounds the exact sum once, so the result does not depend
+    on the order ``players`` are listed in -- to the last bit.
+
+    Args:
+        value: ``{frozenset(players): number}`` for every subset.
+        players: The names, e.g. ``["dropout", "batchnorm"]``.
+
+    Returns:
+        ``{player: part}``, in the order given.
+
+    Example:
+        >>> v = {frozenset(): 0.0, frozenset("a"): 1.0, frozenset("b"): 2.0, frozenset("ab"): 5.0}
+        >>> shapley_values(v, "ab")
+        {'a': 2.0, 'b': 3.0}
+    """
+    players = list(players)
+    n, parts = len(players), {}
+    for p in players:
+        others = [q for q in players if q != p]
+        terms = [
+            math.factorial(k)
+            * math.factorial(n - k - 1)
+            / math.factorial(n)
+            * (value[frozenset(c) | {p}] - value[frozenset(c)])
+            for k in range(n)
+            for c in itertools.combinations(others, k)
+        ]
+        parts[p] = math.fsum(terms)
+    return parts
+
+
+def _subset_name(families) -> str:
+    """The source name of a set of families in training mode, e.g. ``"dropout+batchnorm"``."""
+    names = [f for f in FAMILIES if f in families]
+    return "+".join(names) if names else "inference"
+
+
+def decompose_gap(
+    model,
+    x=None,
+    y=None,
+    sample_weight=None,
+    *,
+    probe=None,
+    history=None,
+    batch_size: int | None = None,
+    metrics: list[str] | None = None,
+    method: str = "alone",
+) -> GapDecomposition:
+    """Split ``fit()``'s last logged values minus ``evaluate()``'s into causes.
+
+    Call it right after ``fit()``, on the training data, with either the
+    :class:`~helpers.GapProbe` that was attached to ``fit()`` or the history
+    it returned. The end-of-epoch values are measured now, one forward pass
+    per set of layer families in training mode; families the model lacks
+    cost nothing and their parts are exactly 0. One draw of the dropout masks
+    is used, the same on every call. The model is not changed: weights,
+    BatchNorm statistics, seed states and metrics are restored bit for bit.
+
+    Passes: 1 without training-mode layers, 2 with one family, 4 with two
+    (both methods). With three, ``"alone"`` costs 5 and ``"shapley"`` 8.
+    Tested on the TensorFlow and JAX backends (docs/fragments/backends.md).
+
+    Args:
+        model: A compiled Keras model (Sequential, Functional, nested).
+        x: The training inputs. Defaults to the probe's ``x``.
+        y: The training targets. Defaults to the probe's ``y``.
+        sample_weight: Sample weights as passed to ``fit()``. Defaults to the
+            probe's, or None.
+        probe: A :class:`~helpers.GapProbe` that went through ``fit()``.
+        history: What ``fit()`` returned, its ``.history`` dict, or a logs
+            dict from a callback. Pass this or ``probe``, not both.
+        batch_size: The batch size of ``fit()`` (BatchNormalization's batch
+            statistics depend on it). Defaults to the probe's, else 32.
+        metrics: Which metrics, e.g. ``["loss"]``. Defaults to every metric
+            both logged and compiled.
+        method: ``"alone"`` (each family switched on alone from inference
+            mode, plus an interaction remainder) or ``"shapley"`` (each
+            family's Shapley value, no interaction). Defaults to ``"alone"``.
+
+    Returns:
+        A :class:`GapDecomposition`.
+
+    Raises:
+        ValueError: for an uncompiled model, missing or mismatched data, a
+            metric that does not exist or was not logged, a bad batch size
+            or method.
+
+    Example:
+        >>> history = model.fit(x, y, batch_size=32, epochs=5)  # doctest: +SKIP
+        >>> decompose_gap(model, x, y, history=history, method="shapley").dominant  # doctest: +SKIP
+    """
+    checks.compiled(model, "decompose_gap()")
+    method = checks.choice("method", method, METHODS)
+    logged, params = _logged_values(probe, history)
+    origin = "probe" if probe is not None else "history"
+    if probe is not None:
+        if probe.model is not model:
+            raise ValueError(
+                f"`probe` was attached to model {getattr(probe.model, 'name', None)!r}, "
+                f"not to {model.name!r}; pass the model it measured"
+            )
+        x = probe.x if x is None else x
+        y = probe.y if y is None else y
+        sample_weight = probe.sample_weight if sample_weight is None else sample_weight
+        batch_size = probe.batch_size if batch_size is None else batch_size
+    if x is None or y is None:
+        raise ValueError(
+            "`x` and `y` are required with `history=`: pass the training data "
+            "given to fit(), e.g. decompose_gap(model, x_train, y_train, history=h)"
+        )
+    batch_size = 32 if batch_size is None else batch_size
+    batch_size = checks.positive_int(
+        "batch_size", batch_size, example="the batch size passed to fit()"
+    )
+    n = checks.samples(x, y, sample_weight)
+    steps = (params or {}).get("steps")
+    if steps and steps != math.ceil(n / batch_size):
+        warnings.warn(
+            f"fit() ran {steps} steps per epoch but {n} samples in batches of "
+            f"{batch_size} make {math.ceil(n / batch_size)}: pass the training data and "
+            "fit()'s `batch_size=` (the parts assume both)",
+            stacklevel=2,
+        )
+
+    batches = make_batches(x, y, sample_weight, batch_size=batch_size)  # measured in every mode
+    inference = evaluate_batches(model, batches, mode="inference")
+    chosen = _choose_metrics(metrics, list(inference), logged, origin)
+    same_data = (
+        probe is not None
+        and x is probe.x
+        and y is probe.y
+        and sample_weight is probe.sample_weight
+        and getattr(probe, "subset", None) is None
+    )  # a probe on a subset measured other data
+    if same_data:
+        _warn_if_changed(probe, inference, chosen)
+    families = families_present(model)
+    present = [f for f in FAMILIES if f in families]
+    everyone = frozenset(present)
+    measured_sets = {frozenset(): inference}
+    if present:  # without such layers training mode *is* inference mode: no pass needed
+        measured_sets[everyone] = evaluate_batches(model, batches, mode="training")
+    for k in range(1, len(present)):
+        for c in itertools.combinations(present, k):
+            if method == "shapley" or k == 1:
+                measured_sets[frozenset(c)] = evaluate_batches(model, batches, mode=set(c))
+    for result in measured_sets.values():
+        missing = [m for m in chosen if m not in result]
+        if missing:  # Keras names metrics differently in its own evaluate() loop
+            raise ValueError(
+                f"metric {missing[0]!r} is reported by evaluate() but not by the "
+                f"training-mode pass ({sorted(result)}); pass `metrics=` without it"
+            )
+
+    measured, parts = {}, {}
+    for m in chosen:
+        values = {s: result[m] for s, result in measured_sets.items()}
+        L, T, I = logged[m], values[everyone], inference[m]
+        measured[m] = {
+            "fit": L,
+            "training": T,
+            "inference": I,
+            **{
+                _subset_name(s): v
+                for s, v in values.items()
+                if len(s) == 1 or 0 < len(s) < len(present)
+            },
+        }
+        if method == "shapley":
+            split = shapley_values(values, present)
+        else:
+            split = {f: values[frozenset([f])] - I for f in present}
+        split = {f: split.get(f, 0.0) for f in FAMILIES if f != "other" or f in present}
+        parts[m] = {"drift": L - T, **split}
+        if method == "alone":
+            parts[m]["interaction"] = (
+                (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
+            )
+    return GapDecomposition(
+        measured, parts, families, len(measured_sets), batch_size, method=method
+    )
 
 
 def _logged_values(probe, history) -> tuple[dict[str, float], dict | None]:
@@ -102,155 +298,6 @@ def _choose_metrics(metrics, measured_keys, logged, origin) -> list[str]:
     return list(metrics)
 
 
-def decompose_gap(
-    model,
-    x=None,
-    y=None,
-    sample_weight=None,
-    *,
-    probe=None,
-    history=None,
-    batch_size: int | None = None,
-    metrics=None,
-    method: str = "alone",
-) -> GapDecomposition:
-    """Split ``fit()``'s last logged values minus ``evaluate()``'s into causes.
-
-    Call it right after ``fit()``, on the training data, with either the
-    :class:`~helpers.GapProbe` that was attached to ``fit()`` or the history
-    it returned. The end-of-epoch values are measured now, one forward pass
-    per set of layer families in training mode; families the model lacks
-    cost nothing and their parts are exactly 0. One draw of the dropout
-    masks is used, the same on every call. The model is not changed:
-    weights, BatchNorm statistics and seed states are restored bit for bit.
-
-    Passes: 1 without training-mode layers, 2 with one family. With two
-    families both methods cost 4 (inference, training, each alone: the four
-    subsets). With three, ``"alone"`` costs 5 and ``"shapley"`` 8 (every
-    subset). The drift part is "logged minus end-of-epoch training mode"
-    (see the module's docstring for why that reference).
-
-    Args:
-        model: A compiled Keras model (Sequential, Functional, nested).
-        x: The training inputs. Defaults to the probe's ``x``.
-        y: The training targets. Defaults to the probe's ``y``.
-        sample_weight: Sample weights as passed to ``fit()``. Defaults to
-            the probe's, or None.
-        probe: A :class:`~helpers.GapProbe` that went through ``fit()``.
-        history: What ``fit()`` returned, its ``.history`` dict, or a logs
-            dict from a callback. Pass this or ``probe``, not both.
-        batch_size: The batch size of ``fit()`` (BatchNormalization's batch
-            statistics depend on it). Defaults to the probe's, else 32.
-        metrics: Which metrics, e.g. ``["loss"]``. Defaults to every metric
-            both logged and compiled.
-        method: ``"alone"`` (each family switched on alone from inference
-            mode, plus an interaction remainder) or ``"shapley"`` (each
-            family's Shapley value, no interaction). Defaults to ``"alone"``.
-
-    Returns:
-        A :class:`~helpers.gap_decomposition.GapDecomposition`.
-
-    Raises:
-        ValueError: for an uncompiled model, missing or mismatched data, a
-            metric that does not exist or was not logged, a bad batch size
-            or method.
-
-    Example:
-        >>> history = model.fit(x, y, batch_size=32, epochs=5)  # doctest: +SKIP
-        >>> decompose_gap(model, x, y, history=history, method="shapley").dominant  # doctest: +SKIP
-    """
-    checks.compiled(model, "decompose_gap()")
-    method = checks.choice("method", method, METHODS)
-    logged, params = _logged_values(probe, history)
-    origin = "probe" if probe is not None else "history"
-    if probe is not None:
-        if probe.model is not model:
-            raise ValueError(
-                f"`probe` was attached to model {getattr(probe.model, 'name', None)!r}, "
-                f"not to {model.name!r}; pass the model it measured"
-            )
-        x = probe.x if x is None else x
-        y = probe.y if y is None else y
-        sample_weight = probe.sample_weight if sample_weight is None else sample_weight
-        batch_size = probe.batch_size if batch_size is None else batch_size
-    if x is None or y is None:
-        raise ValueError(
-            "`x` and `y` are required with `history=`: pass the training data "
-            "given to fit(), e.g. decompose_gap(model, x_train, y_train, history=h)"
-        )
-    batch_size = 32 if batch_size is None else batch_size
-    batch_size = checks.positive_int(
-        "batch_size", batch_size, example="the batch size passed to fit()"
-    )
-    n = checks.samples(x, y, sample_weight)
-    steps = (params or {}).get("steps")
-    if steps and steps != math.ceil(n / batch_size):
-        warnings.warn(
-            f"fit() ran {steps} steps per epoch but {n} samples in batches of "
-            f"{batch_size} make {math.ceil(n / batch_size)}: pass the training data and "
-            "fit()'s `batch_size=` (the parts assume both)",
-            stacklevel=2,
-        )
-
-    batches = make_batches(
-        x, y, sample_weight, batch_size=batch_size
-    )  # cut once, measured in every mode
-    inference = evaluate_batches(model, batches, mode="inference")
-    chosen = _choose_metrics(metrics, list(inference), logged, origin)
-    same_data = (
-        probe is not None
-        and x is probe.x
-        and y is probe.y
-        and sample_weight is probe.sample_weight
-        and getattr(probe, "subset", None) is None
-    )  # a probe on a subset measured other data
-    if same_data:
-        _warn_if_changed(probe, inference, chosen)  # comparable only on the probe's own data
-    families = families_present(model)
-    present = [f for f in FAMILIES if f in families]
-    measured_sets = {frozenset(): inference}
-    if present:  # without such layers training mode *is* inference mode: no pass needed
-        measured_sets[frozenset(present)] = evaluate_batches(model, batches, mode="training")
-    for s in shapley.coalitions(present):
-        if s not in measured_sets and (method == "shapley" or len(s) == 1):
-            measured_sets[s] = evaluate_batches(model, batches, mode=set(s))
-    for s, result in measured_sets.items():
-        missing = [m for m in chosen if m not in result]
-        if missing:  # Keras names metrics differently in its own evaluate() loop
-            raise ValueError(
-                f"metric {missing[0]!r} is reported by evaluate() but not by the "
-                f"training-mode pass ({sorted(result)}); pass `metrics=` without it"
-            )
-
-    measured, parts = {}, {}
-    for m in chosen:
-        values = {s: result[m] for s, result in measured_sets.items()}
-        L, T, I = logged[m], values[frozenset(present)], inference[m]
-        measured[m] = {
-            "fit": L,
-            "training": T,
-            "inference": I,
-            **{
-                subset_name(s): v
-                for s, v in values.items()
-                if len(s) == 1 or 0 < len(s) < len(present)
-            },
-        }
-        if method == "shapley":
-            split = shapley.shapley_values(values, present)
-        else:
-            split = shapley.switched_on_alone(values, present)
-        split = {f: split.get(f, 0.0) for f in FAMILIES if f != "other" or f in present}
-        parts[m] = {"drift": L - T, **split}
-        if method == "alone":
-            parts[m]["interaction"] = (
-                (T - I) - math.fsum(split.values()) if len(present) > 1 else 0.0
-            )
-    return GapDecomposition(
-        measured, parts, families, len(measured_sets), batch_size, method=method
-    )
-
-
 def _warn_if_changed(probe, inference, metrics) -> None:
     """Warn when the model is no longer at the end of the probe's last epoch."""
     rows = [r for r in probe.rows if r["source"] == "inference" and r["metric"] in metrics]
@@ -269,47 +316,118 @@ def _warn_if_changed(probe, inference, metrics) -> None:
             return
 
 
-def measure_cost(n_train: int = 3000, *, batch_size: int = 64, repeats: int = 2) -> dict:
-    """Time :func:`decompose_gap` against one training epoch of the MNIST CNN.
+class GapDecomposition:
+    """The result of :func:`decompose_gap`: measurements, parts, verdict.
 
-    Trains :func:`helpers.models.build_mnist_cnn` on ``n_train`` shipped
-    digits for one warm-up epoch (TensorFlow traces its graphs then), then
-    times ``repeats`` further single epochs and ``repeats`` decompositions
-    and keeps the fastest of each. Called by ``tools/bench.py``.
+    A part's *share* is always its size over the summed sizes of all parts,
+    ``|part| / sum(|parts|)``: a number from 0 to 1 that stays meaningful when
+    parts cancel (a share "of the gap" would not).
 
-    Args:
-        n_train: Training digits (up to 4,500 shipped). Defaults to 3000.
-        batch_size: fit()'s batch size. Defaults to 64.
-        repeats: Timed repetitions of each. Defaults to 2.
+    Attributes:
+        metrics: The metrics decomposed, ``"loss"`` first.
+        measured: ``{metric: {source: value}}`` with sources ``"fit"`` (as
+            logged), ``"training"`` (end of epoch, training mode),
+            ``"inference"`` (= ``evaluate()``) and one per other measured set of
+            families in training mode (``"dropout"``, ``"dropout+batchnorm"``, …).
+        parts: ``{metric: {part: value}}``: ``"drift"``, then ``"dropout"``,
+            ``"batchnorm"``, ``"other"`` (only if such layers exist; absent
+            families are exactly 0), then, for ``method="alone"`` only,
+            ``"interaction"``.
+        gap: ``{metric: fit - evaluate}`` (:func:`helpers.gap`).
+        method: ``"alone"`` or ``"shapley"``: how the family parts were split.
+        families: Layer counts per family, as :func:`~helpers.modes.families_present`.
+        passes: Forward passes over the data that the decomposition cost.
+        batch_size: The batch size used for the training-mode passes.
 
-    Returns:
-        A dict with ``epoch_s``, ``decompose_s``, ``ratio`` (decomposition
-        seconds per epoch second), ``first_decompose_s`` (including one-off
-        tracing), ``passes`` and the settings.
+    Example:
+        >>> r = GapDecomposition(
+        ...     {"loss": {"fit": 0.5, "training": 0.45, "inference": 0.3, "dropout": 0.45}},
+        ...     {"loss": {"drift": 0.05, "dropout": 0.15, "batchnorm": 0.0, "interaction": 0.0}},
+        ...     families={"dropout": 1},
+        ...     passes=2,
+        ...     batch_size=32,
+        ... )
+        >>> r.dominant_part("loss"), round(r.gap["loss"], 4), abs(r.residual("loss")) < 1e-12
+        ('dropout', 0.2, True)
     """
-    from helpers.data import load_mnist
-    from helpers.models import build_mnist_cnn, keras
 
-    (x, y), _ = load_mnist(n_train=n_train)
-    x, y = x[..., None].astype("float32") / 255, keras.utils.to_categorical(y, 10)
-    model = build_mnist_cnn()
-    history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-    epoch_s, decompose_s, first = [], [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-        epoch_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        result = decompose_gap(model, x, y, history=history, batch_size=batch_size)
-        decompose_s.append(time.perf_counter() - start)
-        first = decompose_s[0] if first is None else first
-    return {
-        "model": model.name,
-        "n_train": n_train,
-        "batch_size": batch_size,
-        "passes": result.passes,
-        "epoch_s": min(epoch_s),
-        "decompose_s": min(decompose_s),
-        "first_decompose_s": first,
-        "ratio": min(decompose_s) / min(epoch_s),
-    }
+    def __init__(self, measured, parts, families, passes, batch_size, method: str = "alone"):
+        self.measured, self.parts, self.method = measured, parts, method
+        self.metrics = list(measured)
+        self.gap = {m: gap(measured[m]["fit"], measured[m]["inference"]) for m in self.metrics}
+        self.families, self.passes, self.batch_size = families, passes, batch_size
+
+    def _check_metric(self, metric: str) -> None:
+        if metric not in self.parts:
+            raise KeyError(f"metric {metric!r} was not decomposed; available keys: {self.metrics}")
+
+    def residual(self, metric: str = "loss") -> float:
+        """The gap minus the sum of the parts: zero up to float rounding."""
+        self._check_metric(metric)
+        return self.gap[metric] - math.fsum(self.parts[metric].values())
+
+    def shares(self, metric: str = "loss") -> dict[str, float | None]:
+        """Each part's size over the summed sizes of all parts (None if all are 0)."""
+        self._check_metric(metric)
+        size = math.fsum(abs(v) for v in self.parts[metric].values())
+        return {p: (abs(v) / size if size > 1e-12 else None) for p, v in self.parts[metric].items()}
+
+    def dominant_part(self, metric: str = "loss") -> str:
+        """The name of the part largest in size, e.g. ``"dropout"``."""
+        self._check_metric(metric)
+        return max(self.parts[metric].items(), key=lambda kv: abs(kv[1]))[0]
+
+    def explain(self, metric: str = "loss") -> str:
+        """One sentence: the gap for ``metric`` and which part dominates it."""
+        self._check_metric(metric)
+        fit, infer = self.measured[metric]["fit"], self.measured[metric]["inference"]
+        head = (
+            f"For {metric}, fit() logged {fit:.4f} and evaluate() gives {infer:.4f} "
+            f"(gap = fit − evaluate = {self.gap[metric]:+.4f})"
+        )
+        if math.fsum(abs(v) for v in self.parts[metric].values()) < 1e-7:
+            return head + "; no part contributes: the two agree."
+        part = self.dominant_part(metric)
+        value, share = self.parts[metric][part], self.shares(metric)[part]
+        how = " (Shapley split)" if self.method == "shapley" else ""
+        return (
+            f"{head}; the largest part{how}, {value:+.4f} ({share:.0%} of all parts by size), "
+            f"comes from {DESCRIPTIONS[part]}."
+        )
+
+    @property
+    def dominant(self) -> str:
+        """:meth:`explain` for the first metric (the loss, when decomposed)."""
+        return self.explain(self.metrics[0])
+
+    @property
+    def table(self) -> Table:
+        """Tidy parts: one row per metric and part, with its share of all parts by size."""
+        return Table(
+            [
+                {"metric": m, "part": part, "value": value, "share": self.shares(m)[part]}
+                for m in self.metrics
+                for part, value in self.parts[m].items()
+            ]
+        )
+
+    def wide(self) -> Table:
+        """One row per metric: the three measurements, the gap and its parts."""
+        return Table(
+            [
+                {
+                    "metric": m,
+                    **{s: self.measured[m][s] for s in ("fit", "training", "inference")},
+                    HEADER: self.gap[m],
+                    **self.parts[m],
+                }
+                for m in self.metrics
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.wide()}\n" + "\n".join(self.explain(m) for m in self.metrics)
+
+    def _repr_html_(self) -> str:
+        sentences = "".join(f"<li>{html.escape(self.explain(m))}</li>" for m in self.metrics)
+        return f"{self.wide()._repr_html_()}<ul>{sentences}</ul>"

@@ -2,20 +2,29 @@
 
 import itertools
 import math
+import sys
 import warnings
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 
-from helpers import GapProbe, Table
-from helpers.decompose import decompose_gap, measure_cost
-from helpers.gap import HEADER
-from helpers.gap_decomposition import GapDecomposition
-from helpers.modes import evaluate_in_mode
-from helpers.shapley import sequential_parts, shapley_values
-from helpers.waterfall import plot_waterfall
+from helpers import (
+    HEADER,
+    GapDecomposition,
+    GapProbe,
+    Table,
+    decompose_gap,
+    evaluate_in_mode,
+    plot_waterfall,
+)
+from helpers.decompose import shapley_values
 from tests.conftest import make_tiny, same, snapshot
+from tests.measuring import sequential_parts
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from bench_decompose import measure_cost  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -352,6 +361,17 @@ def _three_families(keras, tiny_data):
     return model, history
 
 
+def _values(result, metric):
+    """``{frozenset(families in training mode): value}`` from what ``result`` measured."""
+    present = [f for f in ("dropout", "batchnorm", "other") if f in result.families]
+    measured = result.measured[metric]
+    found = {frozenset(): measured["inference"], frozenset(present): measured["training"]}
+    for name, value in measured.items():
+        if name not in ("fit", "training", "inference"):
+            found[frozenset(name.split("+"))] = value
+    return found
+
+
 def _orders_mean(values, families):
     """The Shapley value by its other definition: the mean part over every switching order."""
     orders = [sequential_parts(values, order) for order in itertools.permutations(families)]
@@ -374,20 +394,16 @@ def test_shapley_with_two_families_costs_no_extra_pass(keras, tiny_data):
         assert (
             fair.parts[m]["drift"] == alone.parts[m]["drift"]
         )  # the same reference: training mode
-        on, off = alone.switched_on(m), alone.switched_off(m)
-        assert on == {f: alone.parts[m][f] for f in ("dropout", "batchnorm")}
+        values, both = _values(alone, m), frozenset(["dropout", "batchnorm"])
+        on = {f: values[frozenset([f])] - I for f in both}
+        off = {f: T - values[both - {f}] for f in both}
+        assert on == {f: alone.parts[m][f] for f in on}
         for f in on:  # two families: off alone minus on alone is the interaction, for each
             assert off[f] - on[f] == pytest.approx(alone.parts[m]["interaction"], abs=1e-9)
             assert fair.parts[m][f] == pytest.approx((on[f] + off[f]) / 2, abs=1e-9)
-        assert alone.shapley(m) == {f: fair.parts[m][f] for f in on}  # same subsets measured
-    table = fair.attributions("loss")
-    assert table.columns == [
-        "family",
-        "on alone (from inference)",
-        "off alone (from training)",
-        "Shapley",
-    ]
-    assert table.column("family") == ["dropout", "batchnorm"]
+        assert shapley_values(values, ["dropout", "batchnorm"]) == {
+            f: fair.parts[m][f] for f in ("dropout", "batchnorm")
+        }  # the same subsets measured
 
 
 def test_three_families_shapley_and_alone(keras, tiny_data):
@@ -404,7 +420,7 @@ def test_three_families_shapley_and_alone(keras, tiny_data):
         T, I = fair.measured[m]["training"], fair.measured[m]["inference"]
         split = [fair.parts[m][f] for f in families]
         assert math.fsum(split) == pytest.approx(T - I, abs=1e-6)
-        values = fair.values(m)
+        values = _values(fair, m)
         assert len(values) == 8
         for order in itertools.permutations(families):  # the listing order changes nothing
             assert shapley_values(values, order) == {f: fair.parts[m][f] for f in families}
@@ -422,12 +438,9 @@ def test_three_families_shapley_and_alone(keras, tiny_data):
             abs=1e-12,
         )
         assert abs(alone.residual(m)) < 1e-12
-        assert fair.switched_on(m) == pytest.approx(alone.switched_on(m), abs=0)
-    with pytest.raises(ValueError, match="method='shapley'"):
-        alone.switched_off("loss")  # the pairs were not measured
-    with pytest.raises(ValueError, match="method='shapley'"):
-        alone.shapley("loss")
-    assert len(fair.attributions("loss")) == 3
+        assert {f: fair.measured[m][f] for f in families} == {
+            f: alone.measured[m][f] for f in families
+        }  # each family alone: the same measurement in both methods
     fig, ax = plt.subplots()
     try:
         plot_waterfall(fair, ax=ax)
