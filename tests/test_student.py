@@ -4,7 +4,9 @@ The proofs run on a small synthetic notebook written to ``tmp_path`` and on
 every notebook in ``notebooks/``: structurally for every scenario notebook
 here, and by executing the cheapest one whole in ``tests/test_assignments.py``
 (otter-grader's student notebook, the same code as ``make student``, graded
-with half of its exercises untouched).
+with half of its exercises untouched, each of which reads "not attempted").
+That the committed ``student/`` is this tool's output, and that every door a
+student is shown opens it, is ``tests/test_student_doors.py``.
 """
 
 from __future__ import annotations
@@ -96,6 +98,34 @@ def _tagged(cell, tag):
     return cell
 
 
+# The synthetic notebook's exercises, a course of its own (``check_exercise("tinycourse.lesson", …)``):
+# written next to the notebook, where its kernel imports from.
+TINY_ANSWERS = """
+import numpy as np
+from helpers.selfcheck import Exercise, Misconception
+
+def _halve(x, *, exact=True):
+    return x / 2
+
+EXERCISES = {
+    1: Exercise(hint="epochs count from 1", expected=lambda losses: int(np.argmin(losses)) + 1,
+                misconceptions=[Misconception(lambda losses: int(np.argmin(losses)), "0-based")]),
+    2: Exercise(kind="function", hint="divide", expected=lambda: _halve,
+                cases=lambda: [((3.0,), {}), ((np.arange(4.0),), {"exact": False})],
+                misconceptions=[Misconception(lambda: lambda x, **k: x * 2, "halve, not double")]),
+}
+"""
+
+
+def write_tiny_course(folder: Path) -> None:
+    """The package ``tinycourse.lesson`` with the synthetic notebook's answers, in ``folder``."""
+    package = folder / "tinycourse" / "lesson"
+    package.mkdir(parents=True)
+    (folder / "tinycourse" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "answers.py").write_text(TINY_ANSWERS)
+
+
 def synthetic_notebook():
     md = nbformat.v4.new_markdown_cell
     nb = nbformat.v4.new_notebook(
@@ -108,7 +138,7 @@ def synthetic_notebook():
     )
     nb.cells = [
         md("# A tiny lesson"),
-        _code("import numpy as np\nfrom helpers.selfcheck import check", count=1),
+        _code("import numpy as np\nfrom helpers.selfcheck import check_exercise", count=1),
         _code(
             "losses = np.array([0.9, 0.4, 0.7])\nprint(losses.min())", outputs=["0.4\n"], count=2
         ),
@@ -120,8 +150,9 @@ def synthetic_notebook():
             count=3,
         ),
         _code(
-            'ok_1 = check(best_epoch, 2, name="Exercise 1", hint="epochs count from 1")',
+            'ok_1 = check_exercise("tinycourse.lesson", 1, best_epoch, losses=losses)',
             tags=["check"],
+            outputs=["✅ Exercise 1: correct.\n"],
             count=4,
         ),
         _tagged(md("**Exercise 2.** Write `halve(x)` and the mean of the losses."), "exercise"),
@@ -131,9 +162,7 @@ def synthetic_notebook():
             tags=["solution"],
             count=5,
         ),
-        _code(
-            'ok_2 = check(halve(3), 1.5, name="Exercise 2", hint="divide")', tags=["check"], count=6
-        ),
+        _code('ok_2 = check_exercise("tinycourse.lesson", 2, halve)', tags=["check"], count=6),
         md("Because the checkpoint stores the weights *after* the update."),
     ]
     nb.cells[-1].metadata["tags"] = ["solution"]
@@ -144,14 +173,19 @@ def test_solutions_become_stubs_and_everything_else_is_kept():
     original = synthetic_notebook()
     student = make_student(original)
     assert len(student.cells) == len(original.cells)
-    for before, after in zip(original.cells, student.cells):
+    for index, (before, after) in enumerate(zip(original.cells, student.cells)):
         assert after.cell_type == before.cell_type
         assert after.metadata.get("tags") == before.metadata.get("tags")  # stubs stay findable
         if not is_solution(before):
             assert after.source == before.source
-        if after.cell_type == "code":
+        if after.cell_type == "code" and index >= 3:  # from the first exercise on: cleared
             assert after.outputs == [] and after.execution_count is None
-    assert "widgets" not in student.metadata
+        elif after.cell_type == "code":  # the story keeps its outputs, for GitHub to show
+            assert (after.outputs, after.execution_count) == (
+                before.outputs,
+                before.execution_count,
+            )
+    assert student.cells[2].outputs and "widgets" not in student.metadata
     assert student.cells[4].source.splitlines()[1:] == ["best_epoch = ..."]
     # Only names a later cell uses: `mean_loss` and `spread` are the solution's scratch work.
     assert student.cells[7].source.splitlines()[1:] == [
@@ -201,10 +235,11 @@ def test_nbgrader_style_stub():
         make_student(synthetic_notebook(), stub="pass")
 
 
-def test_student_version_runs_and_every_check_says_not_yet(tmp_path):
+def test_student_version_runs_and_every_check_says_not_attempted(tmp_path):
+    write_tiny_course(tmp_path)
     student = make_student(synthetic_notebook())
     assert run_until_first_stub(student, tmp_path) == 5
-    # Run All on the stubbed notebook: no crash, and no check is fooled by `...`.
+    # Run All on the stubbed notebook: no crash, and no check is fooled by a stub.
     student = make_student(synthetic_notebook())
     NotebookClient(
         student,
@@ -220,11 +255,29 @@ def test_student_version_runs_and_every_check_says_not_yet(tmp_path):
         for o in c.outputs
         if o.output_type == "error"
     ]
-    assert errors == [(8, "NotImplementedError")], "only calling the stubbed function may fail"
-    verdicts = [
-        o.data["text/html"] for o in student.cells[5].outputs if "text/html" in o.get("data", {})
-    ]
-    assert len(verdicts) == 1 and "not yet" in verdicts[0] and "epochs count from 1" in verdicts[0]
+    assert errors == [], "a student version runs to the end"
+    for check in (5, 8):
+        verdicts = [
+            o.data["text/html"]
+            for o in student.cells[check].outputs
+            if "text/html" in o.get("data", {})
+        ]
+        assert len(verdicts) == 1 and "not attempted yet" in verdicts[0], verdicts
+
+
+def test_reference_of_the_synthetic_notebook_says_correct(tmp_path):
+    """The synthetic course's own reference solutions pass its checks (so the test above means something)."""
+    write_tiny_course(tmp_path)
+    reference = synthetic_notebook()
+    NotebookClient(
+        reference,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    for check in (5, 8):
+        html = [o.data["text/html"] for o in reference.cells[check].outputs if "data" in o]
+        assert len(html) == 1 and "✅" in html[0], html
 
 
 def test_command_line(tmp_path, capsys):
@@ -306,11 +359,16 @@ def test_real_student_version_has_no_solution_code(path):
     assert all(
         a.source == b.source for a, b in zip(original.cells, student.cells) if not is_solution(a)
     )
-    assert all(
-        not c.get("outputs") and c.get("execution_count") is None
-        for c in student.cells
-        if c.cell_type == "code"
+    first = next(
+        i for i, c in enumerate(original.cells) if "exercise" in c.metadata.get("tags", [])
     )
+    for index, (before, after) in enumerate(zip(original.cells, student.cells)):
+        if after.cell_type != "code":
+            continue
+        if index >= first or is_solution(before):
+            assert not after.get("outputs") and after.get("execution_count") is None, index
+        else:  # the story keeps its outputs, for GitHub to show
+            assert after.outputs == before.outputs, index
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
@@ -327,17 +385,17 @@ def test_real_student_version_runs_to_the_end_with_every_check_false(path):
     """
     from make_assignments import find_exercises
 
-    from helpers.selfcheck import check_exercise
+    from helpers.selfcheck import check_exercise, exercise, judge
 
     original = nbformat.read(path, as_version=4)
     student = make_student(original)
     found = find_exercises(original)
     exercise_cells = {i for e in found for i in (e.solution, e.check)}
     stubbed = {
-        line.split(" = ")[0]
+        re.split(r" = |\(", line.removeprefix("def "))[0]
         for e in found
         for line in student.cells[e.solution].source.splitlines()
-        if line.endswith(" = ...")
+        if line.endswith(" = ...") or line.startswith("def ")
     }
     readers = [
         i
@@ -350,7 +408,17 @@ def test_real_student_version_runs_to_the_end_with_every_check_false(path):
         f"{path.name}: code cells {readers} read an exercise's answer outside its check "
         "cell, so the student version would not run as the reference does"
     )
-    for exercise in found:
-        stub = student.cells[exercise.solution].source.splitlines()
-        assert f"{exercise.answer} = ..." in stub, (path.name, exercise.number, stub)
-        assert check_exercise(exercise.scenario, exercise.number, ..., show=False) is False
+    for found_exercise in found:
+        scenario, number = found_exercise.scenario, found_exercise.number
+        stub = student.cells[found_exercise.solution].source
+        if f"def {found_exercise.answer}(" in stub:  # write the mechanism: the stub is a function
+            namespace = {}
+            exec(stub, namespace)
+            answer = namespace[found_exercise.answer]
+        else:
+            assert f"{found_exercise.answer} = ..." in stub.splitlines(), (path.name, number, stub)
+            answer = ...
+            assert check_exercise(scenario, number, answer, show=False) is False
+        if answer is ... or exercise(scenario, number).kind == "function":
+            verdict = judge(exercise(scenario, number), answer)  # no context needed for a stub
+            assert verdict.status == "not attempted", (path.name, number, verdict)

@@ -1,17 +1,37 @@
-"""Student versions of the notebooks: reference solutions replaced by stubs, outputs cleared.
+"""Student versions of the notebooks: reference solutions replaced by stubs, exercise outputs cleared.
 
 Usage:
     python tools/make_student.py --out student notebooks/*.ipynb   (``make student``)
 
+The committed ``notebooks/`` are the instructor's reference: solutions filled
+in, every check saying correct, nbval-tested. ``student/`` is what every
+student door opens (the README's table and badges, Binder, ``make lab``); it
+is committed too, and ``tests/test_student_doors.py`` fails when it differs
+from a fresh build -- run ``make student`` after changing a notebook.
+
 An exercise is three tagged cells: the question (markdown, ``exercise``), the
-reference solution (code, ``solution``, binding ``answer_k``) and the
-self-check (code, ``check``: ``ok_k = check_exercise(...)``). Each code cell
-tagged ``solution`` becomes a stub; everything else -- the question and the
-check cell included -- is kept as written, with every output, execution count
-and saved widget state removed (a saved plot or widget can give an answer
-away). The stub keeps the ``solution`` tag, so the student version shows where
-answers go and running this tool on it again changes nothing.
-``tools/make_assignments.py`` uses the same stubs for otter-grader's prompts.
+reference solution (code, ``solution``, binding ``answer_k``, a prediction
+``prediction_k`` or a function) and the self-check (code, ``check``:
+``ok_k = check_exercise(...)``). In the student version
+
+* each code cell tagged ``solution`` becomes a stub (below);
+* every code cell from the first cell tagged ``exercise`` to the end loses
+  its outputs and execution count: a check's ✅, a solution's printout, and
+  the measured result of a predict-before-you-run experiment would each give
+  an answer away;
+* the story before the exercises keeps its outputs, so GitHub shows the plots
+  and tables without running anything;
+* the notebook's saved widget state is removed (an Output widget's state can
+  hold any cell's plot);
+* the Colab and Binder badges and the Colab install cell
+  (``tools/add_open_links.py``) point at the student version itself
+  (``--folder``, default ``student``), so a badge never leads a student back
+  to a reference solution.
+
+Every other cell is kept as written. The stub keeps the ``solution`` tag, so
+the student version shows where answers go and running this tool on it again
+changes nothing. ``tools/make_assignments.py`` uses the same stubs for
+otter-grader's prompts.
 
 The default stub binds to ``...`` (Python's Ellipsis) each name the solution
 defined that a later cell uses -- typically the answer the self-check reads;
@@ -22,13 +42,14 @@ the method. For example::
     answer_1 = ...
 
 Why not ``raise NotImplementedError()``: a student who presses Run All then
-still reaches every exercise, and each self-check says "not yet" with its
-hint (``helpers.selfcheck.check_exercise`` never accepts Ellipsis) instead of the
-run stopping at the first exercise or the check failing with a
-``NameError``. A solution that defines a function gets a
-stub with the same signature whose body raises ``NotImplementedError``. Pass
-``--stub raise`` for nbgrader's own convention (``# YOUR CODE HERE`` +
-``raise NotImplementedError()``). Markdown solutions become *YOUR ANSWER HERE*.
+still reaches every exercise, and each self-check says "not attempted yet"
+(``helpers.selfcheck.check_exercise`` reads Ellipsis so) instead of the run
+stopping at the first exercise or the check failing with a ``NameError``. A
+solution that defines a function gets a stub with the same signature whose
+body raises ``NotImplementedError``, which the check also reads as "not
+attempted yet". Pass ``--stub raise`` for nbgrader's own convention
+(``# YOUR CODE HERE`` + ``raise NotImplementedError()``). Markdown solutions
+become *YOUR ANSWER HERE*.
 """
 
 from __future__ import annotations
@@ -42,7 +63,11 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from add_open_links import INSTALL_TAG, OWNER, add_open_links, badge_owner  # noqa: E402
+
 SOLUTION_TAG = "solution"
+EXERCISE_TAG = "exercise"
 CODE_HEADER = "# YOUR ANSWER HERE: replace each ... with your answer, then run the check below."
 RAISE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 MARKDOWN_STUB = "*YOUR ANSWER HERE*"
@@ -51,6 +76,18 @@ MARKDOWN_STUB = "*YOUR ANSWER HERE*"
 def is_solution(cell) -> bool:
     """Whether a cell carries the ``solution`` tag."""
     return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def first_exercise(nb) -> int:
+    """The index of the first cell tagged ``exercise``; ``len(nb.cells)`` if there is none."""
+    return next(
+        (
+            i
+            for i, cell in enumerate(nb.cells)
+            if EXERCISE_TAG in cell.get("metadata", {}).get("tags", [])
+        ),
+        len(nb.cells),
+    )
 
 
 def _targets(node) -> list[str]:
@@ -126,13 +163,18 @@ def code_stub(source: str, used_later: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def make_student(nb, *, stub: str = "ellipsis"):
-    """A student copy of a notebook (the input is not modified).
+def make_student(nb, *, stub: str = "ellipsis", name: str | None = None, folder: str = "student"):
+    """A student copy of a notebook (the input is not modified; see the module docstring).
 
     Args:
         nb: A notebook read with ``nbformat`` (version 4).
         stub: ``"ellipsis"`` (names bound to ``...``) or ``"raise"`` (nbgrader's
             ``raise NotImplementedError()``). Defaults to ``"ellipsis"``.
+        name: The notebook's file name. When given, and the notebook has its
+            open links (a ``colab-install`` cell), they are pointed at
+            ``folder/name``. Defaults to None: links left as they are.
+        folder: The folder the student versions are opened from. Defaults to
+            ``"student"``.
 
     Returns:
         The student notebook.
@@ -145,8 +187,9 @@ def make_student(nb, *, stub: str = "ellipsis"):
     student = copy.deepcopy(nb)
     # Saved widget state holds the outputs of Output widgets (explorer plots).
     student.metadata.pop("widgets", None)
+    cleared = first_exercise(nb)
     for index, cell in enumerate(student.cells):
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and (index >= cleared or is_solution(cell)):
             cell.outputs, cell.execution_count = [], None
             cell.metadata.pop("execution", None)  # nbclient's timestamps
         if not is_solution(cell):
@@ -165,6 +208,10 @@ def make_student(nb, *, stub: str = "ellipsis"):
             cell.pop("attachments", None)
         else:
             cell.source = ""
+    if name is not None and any(
+        INSTALL_TAG in c.get("metadata", {}).get("tags", []) for c in student.cells
+    ):
+        add_open_links(student, name, owner=badge_owner(student) or OWNER, folder=folder)
     return student
 
 
@@ -178,6 +225,11 @@ def main(argv=None) -> int:
         default="ellipsis",
         help="how a solution is replaced (default: ellipsis; 'raise' follows nbgrader)",
     )
+    parser.add_argument(
+        "--folder",
+        default="student",
+        help="repository folder the badges and the Colab install cell open (default: student)",
+    )
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
@@ -190,11 +242,11 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
-        student = make_student(nb, stub=args.stub)
+        student = make_student(nb, stub=args.stub, name=path.name, folder=args.folder)
         nbformat.validate(student)
         nbformat.write(student, out / path.name)
         count = sum(is_solution(c) for c in nb.cells)
-        note = "" if count else "  (no cells tagged `solution`: copied with outputs cleared)"
+        note = "" if count else "  (no cells tagged `solution`: copied with its outputs)"
         print(f"{args.out / path.name}: {count} solution cell(s) replaced{note}")
     return 0
 
