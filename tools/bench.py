@@ -354,7 +354,9 @@ def decompose(report: Report) -> None:
     report.add("\n## Gap decomposer cost\n")
     try:
         r = _python(
-            _HEAD + "from helpers.decompose import measure_cost\nprint(json.dumps(measure_cost()))"
+            _HEAD
+            + "import sys\nsys.path.insert(0, 'tools')\nfrom bench_decompose import measure_cost\n"
+            + "print(json.dumps(measure_cost()))"
         )
     except Exception as err:
         report.add(f"failed: {err}")
