@@ -35,7 +35,7 @@ _EXPORTS = {
     "DataError": "data",
     "Table": "table",
     "GapProbe": "gap_probe",
-    "LoggingProbe": "logging_probe",
+    "LoggingProbe": "gap_probe",
     "StepRecorder": "step_recorder",
     "WeightRecorder": "weight_recorder",
     "StopAtThreshold": "stop_at_threshold",
@@ -63,6 +63,8 @@ _EXPORTS = {
     "release_memory": "memory",
     "large_buffers_mapped": "memory",
     "check_exercise": "selfcheck",
+    "diagnose": "doctor",
+    "Diagnosis": "doctor",
     "Explorer": "widgets",
     "ExploreResult": "widgets",
 }

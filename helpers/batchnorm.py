@@ -32,12 +32,12 @@ from helpers.moving_average import (  # noqa: F401 (re-exported, as notebooks 04
     travelled,
     updates_needed,
 )
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 from helpers.table import Table
 
 
 def _keras():
-    return import_tensorflow_quietly()[1]
+    return import_keras_quietly()
 
 
 def batchnorm_layers(model) -> list:
@@ -311,6 +311,7 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
             "invalid `batch_size`: None; expected a positive int such as 32 "
             "(the batch size used in fit())"
         )
+    checks.backend("recalibrate_batchnorm()")
     layers = _updating_layers(model)
     n = _check_x(x, batch_size)
     results = _population_statistics(model, x, layers, int(batch_size))

@@ -205,3 +205,24 @@ def compiled(model, what: str = "this measurement") -> None:
             f"model {getattr(model, 'name', model)!r} is not compiled; {what} reuses the "
             "compiled loss and metrics, so call `model.compile(loss=..., metrics=[...])` first"
         )
+
+
+BACKENDS = ("tensorflow", "jax")  # the Keras backends the kit's tools are tested on
+
+
+def backend(what: str = "this tool") -> str:
+    """The Keras backend in use, after checking that the kit's tools support it.
+
+    Raises:
+        NotImplementedError: on any backend but TensorFlow and JAX, naming it.
+    """
+    import keras
+
+    name = keras.backend.backend()
+    if name not in BACKENDS:
+        raise NotImplementedError(
+            f"{what} supports the Keras backends {BACKENDS}, and Keras is running on {name!r}; "
+            "set KERAS_BACKEND=tensorflow or jax before importing Keras "
+            "(docs/fragments/backends.md says what was tried)"
+        )
+    return name

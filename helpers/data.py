@@ -110,9 +110,9 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
             )
     n_train = _check_count("n_train", n_train, 60000, source)
     n_test = _check_count("n_test", n_test, 10000, source)
-    from helpers.reproducibility import import_tensorflow_quietly
+    from helpers.reproducibility import import_keras_quietly
 
-    _, keras = import_tensorflow_quietly()
+    keras = import_keras_quietly()
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # urllib raises several types; all mean "no data"

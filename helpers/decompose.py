@@ -151,6 +151,7 @@ def decompose_gap(
         >>> decompose_gap(model, x, y, history=history, method="shapley").dominant  # doctest: +SKIP
     """
     checks.compiled(model, "decompose_gap()")
+    checks.backend("decompose_gap()")
     method = checks.choice("method", method, METHODS)
     logged, params = _logged_values(probe, history)
     origin = "probe" if probe is not None else "history"

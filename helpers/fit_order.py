@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 
-tf, keras = import_tensorflow_quietly()
+keras = import_keras_quietly()
 
 
 class _Recorder(keras.layers.Layer):

@@ -14,10 +14,10 @@ import numpy as np
 
 from helpers import checks
 from helpers.modes import evaluate_batches, evaluate_in_mode, make_batches
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 from helpers.table import Table
 
-keras = import_tensorflow_quietly()[1]
+keras = import_keras_quietly()
 
 SOURCES = ("fit", "batch", "training", "inference", "validation")
 
@@ -42,7 +42,15 @@ class GapProbe(keras.callbacks.Callback):
     * ``source="validation"``: any ``val_*`` value that ``fit()`` logged.
 
     :attr:`last` holds the latest end-of-epoch measurement, ``{"inference":
-    {metric: value}, "training": {...}}``, every metric included.
+    {metric: value}, "training": {...}}``, every metric included. With
+    ``log=True`` the probe also writes it into the epoch's logs as
+    ``eval_<metric>``, so a callback listed after it (``EarlyStopping``,
+    ``ModelCheckpoint``, ``StopAtThreshold``) can watch the weights themselves
+    under a name that does not pretend to be validation data, and ``History``
+    records it.
+
+    Tested on the TensorFlow and JAX backends, every option
+    (``docs/fragments/backends.md``); the model is left exactly as it was.
 
     Epochs are numbered from 1, as in ``fit()``'s progress bar and in
     ``ModelCheckpoint`` file names; epoch 0 holds the measurements of the
@@ -83,6 +91,9 @@ class GapProbe(keras.callbacks.Callback):
             then estimate the whole data's (an accuracy on k samples is off
             by about sqrt(p(1 - p)/k)), while ``"fit"`` and ``"batch"`` rows
             still cover all of ``fit()``'s batches. Defaults to None (all).
+        log: Write each end-of-epoch inference value into ``fit()``'s logs:
+            True as ``eval_<metric>``, a string as ``<log><metric>``.
+            Defaults to False.
 
     Example:
         >>> probe = GapProbe(x_train, y_train, batch_size=64)  # doctest: +SKIP
@@ -104,8 +115,10 @@ class GapProbe(keras.callbacks.Callback):
         measure: Callable | None = None,
         every: int = 1,
         subset=None,
+        log: bool | str = False,
     ):
         super().__init__()
+        checks.backend("GapProbe")
         self._n = checks.samples(x, y, sample_weight)
         checks.positive_int("batch_size", batch_size, example="the batch size passed to fit()")
         if isinstance(metrics, str):
@@ -124,6 +137,7 @@ class GapProbe(keras.callbacks.Callback):
         self.measure = measure
         self.every = checks.positive_int("every", every, example="5 (every fifth epoch)")
         self.subset = None if subset is None else _indices(subset, self._n)
+        self.log = None if log in (False, None) else _prefix("log", "eval_" if log is True else log)
         if per_batch and sample_weight is not None:
             warnings.warn(
                 "per-batch values are recovered assuming unweighted metrics; "
@@ -154,7 +168,7 @@ class GapProbe(keras.callbacks.Callback):
             self._running.append({k: float(v) for k, v in logs.items()})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        logs = {} if logs is None else logs  # the dict fit() passes on: `log` writes into it
         e = epoch + 1
         for key, value in logs.items():
             if key.startswith("val_"):
@@ -166,6 +180,10 @@ class GapProbe(keras.callbacks.Callback):
             self._add_batches(e)
         if e % self.every == 0 or e == self.params.get("epochs") or self.model.stop_training:
             self._measure(e)
+        if self.log is not None and e == self._measured:
+            logs.update(
+                {self.log + k: v for k, v in self.last["inference"].items() if self._wanted(k)}
+            )
 
     def on_train_end(self, logs=None):
         if self._epoch > self._measured:  # stopped early by a callback after this one
@@ -186,6 +204,27 @@ class GapProbe(keras.callbacks.Callback):
         return np.array(
             [r["value"] for r in self.rows if r["metric"] == metric and r["source"] == source]
         )
+
+    def batches(self, metric: str = "loss", epoch: int | None = None) -> np.ndarray:
+        """Each batch's own value of ``metric`` in one epoch (needs ``per_batch=True``).
+
+        Args:
+            metric: Which metric. Defaults to ``"loss"``.
+            epoch: Which epoch (1-based). Defaults to the last one recorded.
+        """
+        rows = [r for r in self.rows if r["source"] == "batch" and r["metric"] == metric]
+        if not rows:
+            raise ValueError(
+                f"no per-batch values for {metric!r}; create the probe with per_batch=True"
+            )
+        epoch = rows[-1]["epoch"] if epoch is None else epoch
+        found = np.array([r["value"] for r in rows if r["epoch"] == epoch])
+        if not len(found):
+            raise ValueError(
+                f"no per-batch values for epoch {epoch!r}; epochs recorded: "
+                f"{sorted({r['epoch'] for r in rows})}"
+            )
+        return found
 
     def epochs(self, metric: str = "loss", source: str = "fit") -> np.ndarray:
         """The epoch numbers matching :meth:`series`."""
@@ -309,6 +348,26 @@ class GapProbe(keras.callbacks.Callback):
             seen += size
 
 
+class LoggingProbe(GapProbe):
+    """``GapProbe(..., log=prefix)`` under its former name (kept until the notebooks switch).
+
+    Introduced in ``notebooks/03_fit_says_one.ipynb``; write ``GapProbe(x, y, log=True)``.
+    """
+
+    def __init__(self, x, y, sample_weight=None, *, prefix: str = "eval_", **kwargs):
+        super().__init__(x, y, sample_weight, log=_prefix("prefix", prefix), **kwargs)
+
+
+def _prefix(name: str, prefix) -> str:
+    if not isinstance(prefix, str) or not prefix or prefix == "val_":
+        raise ValueError(
+            f"invalid `{name}`: {prefix!r}; expected True or a prefix such as 'eval_' "
+            "('val_' would pass training data off as validation data)"
+        )
+    return prefix
+
+
+# Transitional: tests/test_mnist.py imports it from here; its home is tests/measuring.py.
 def measure_by_evaluation(
     model, x, y, *, sample_weight=None, batch_size: int = 32, training_mode: bool = False
 ) -> dict[str, dict[str, float]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 
-keras = import_tensorflow_quietly()[1]
+keras = import_keras_quietly()
 layers = keras.layers
 
 

@@ -23,14 +23,14 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 
 FAMILIES = ("dropout", "batchnorm", "other")
 MODES = ("inference", "training")
 
 
 def _keras():
-    return import_tensorflow_quietly()[1]
+    return import_keras_quietly()
 
 
 def _noise_types():
@@ -118,13 +118,8 @@ def preserved_state(model) -> Iterator[None]:
     every random-seed generator (so dropout masks after the block are the
     ones they would have been) and the compiled metrics' accumulators.
     """
-    variables = _state_variables(model)
-    saved = [np.array(v.numpy(), copy=True) for v in variables]
-    try:
+    with _restored(_state_variables(model)):
         yield
-    finally:
-        for variable, value in zip(variables, saved):
-            variable.assign(value)
 
 
 def fingerprint(model) -> dict[str, str]:
@@ -203,7 +198,7 @@ def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list
         >>> [len(b[0]) for b in make_batches(np.zeros((5, 2)), np.zeros(5), batch_size=2)]
         [2, 2, 1]
     """
-    tf, keras = import_tensorflow_quietly()
+    keras = _keras()
     n = checks.samples(x, y, sample_weight)
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
     if (
@@ -222,7 +217,8 @@ def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list
     )
     return [
         keras.tree.map_structure(
-            lambda a, start=start: tf.convert_to_tensor(a[start : start + batch_size]), data
+            lambda a, start=start: keras.ops.convert_to_tensor(a[start : start + batch_size]),
+            data,
         )
         for start in range(0, n, batch_size)
     ]
@@ -231,36 +227,53 @@ def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list
 def evaluate_batches(model, batches: list, *, mode="inference") -> dict[str, float]:
     """:func:`evaluate_in_mode` on batches from :func:`make_batches`: the fast path.
 
-    In inference mode the batches go through the model's own compiled test
-    function (the one ``evaluate()`` calls), so the numbers are
-    ``evaluate()``'s to the last bit; what ``evaluate()`` adds per call --
-    converting the data, building a ``tf.data`` pipeline, callbacks -- is not
-    paid again. Other modes run one compiled step per batch, made once per
-    model and mode and kept while the model lives: the same loss and metric
-    bookkeeping as Keras's test step, with the chosen families in training
-    mode, inside :func:`preserved_state`.
+    Every mode runs Keras's own test step (``model.test_step``: the loss and
+    metric bookkeeping of ``evaluate()``). In inference mode the batches go
+    through the model's own compiled test function, the one ``evaluate()``
+    calls, so the numbers are ``evaluate()``'s to the last bit; what
+    ``evaluate()`` adds per call -- converting the data, building the input
+    pipeline, callbacks -- is not paid again. Other modes run a second compiled
+    copy of the test step, made once per model and mode and kept while the
+    model lives, with the chosen families forced into training mode
+    (:func:`forced_mode`). The model is left as it was: the compiled metrics'
+    state always, every variable in the other modes (:func:`preserved_state`).
+    Tested on the TensorFlow and JAX backends.
     """
     checks.compiled(model, "evaluate_batches()")
+    backend = checks.backend("evaluate_batches()")
     active = _resolve_active(mode)
     model.make_test_function()  # no-op when it exists; compile() discards it
-    if not active:
+    if active:
+        step, per_call = _training_step(model, active, backend), 1
+        switched = [layer for layer in leaf_layers(model) if layer_family(layer) in active]
+        kept = _state_variables(model)  # BatchNorm statistics and seed states move
+    else:
+        step, per_call = model.test_function, model.steps_per_execution
+        switched, kept = [], list(model.metrics_variables)
+    with _restored(kept), forced_mode(switched, training=True):
         model.reset_metrics()
-        feed, logs = iter(batches), None
-        for _ in range(math.ceil(len(batches) / model.steps_per_execution)):
-            logs = model.test_function(feed)
+        feed, calls = iter(batches), math.ceil(len(batches) / per_call)
+        if backend == "jax":
+            # The JAX trainer's functions are pure -- state in, state out -- and donate the
+            # state they are given, so they get copies; the model's variables are read only.
+            state = tuple(
+                [_keras().ops.copy(v.value) for v in variables]
+                for variables in (
+                    model.trainable_variables,
+                    model.non_trainable_variables,
+                    model.metrics_variables,
+                )
+            )
+            for _ in range(calls):
+                logs, state = step(state, feed)
+            for variable, value in zip(model.metrics_variables, state[2]):
+                variable.assign(value)  # read as evaluate() reads them, then restored
+        else:
+            for _ in range(calls):
+                logs = step(feed)
         metrics = model.get_metrics_result()
         # As evaluate() does: the metrics, unless a custom test_step returns other keys.
         return _floats(metrics if isinstance(logs, dict) and set(logs) == set(metrics) else logs)
-    step, loss = _training_step(model, active)
-    frozen = [layer for layer in leaf_layers(model) if layer_family(layer) not in active | {None}]
-    with preserved_state(model), forced_mode(frozen, training=False):
-        model.reset_metrics()
-        loss.reset_state()
-        for batch in batches:
-            step(batch)
-        result = _floats(model.get_metrics_result())
-        result["loss"] = float(loss.result())
-    return result
 
 
 def _floats(logs) -> dict[str, float]:
@@ -274,31 +287,60 @@ def _floats(logs) -> dict[str, float]:
     return result
 
 
-# model -> {key: (test_function weakref, step, loss Mean)}; entries leave with the model.
+# model -> {key: (test_function weakref, step)}; entries leave with the model.
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _training_step(model, active: set[str]):
-    """One compiled step: the model in training mode, measured as Keras's test step measures."""
-    tf, keras = import_tensorflow_quietly()
+def _training_step(model, active: set[str], backend: str):
+    """A compiled copy of ``model.test_step``, traced with the ``active`` families forced on.
+
+    It is called as the model's own test function is (``step(iterator)``, on
+    JAX ``step(state, iterator)``), one batch per call, always inside
+    :func:`forced_mode` (a trace taken without it would measure inference mode).
+    """
     key = (frozenset(active), tuple(layer.trainable for layer in leaf_layers(model)))
     cached = _STEPS.setdefault(model, {}).get(key)
     if cached and cached[0]() is model.test_function:  # not recompiled since
-        return cached[1:]
-    ref, loss = weakref.ref(model), keras.metrics.Mean(name="loss")
+        return cached[1]
+    ref = weakref.ref(model)  # the cache must not keep the model alive
 
-    def step(data):
-        m = ref()
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y_pred = m(x, training=True)
-        value = m.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
-        loss.update_state(value, sample_weight=tf.shape(keras.tree.flatten(x)[0])[0])
-        m.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    # Compiled as Keras compiles its own steps; the one backend-specific part of the kit.
+    if backend == "jax":
+        import jax
 
-    if not model.run_eagerly:  # as Keras compiles its own steps
-        step = tf.function(step, reduce_retracing=True, jit_compile=model.jit_compile)
-    _STEPS[model][key] = (weakref.ref(model.test_function), step, loss)
-    return step, loss
+        def one(state, data):
+            return ref().test_step(state, data)
+
+        compiled = one if model.run_eagerly else jax.jit(one)
+
+        def step(state, iterator):
+            return compiled(state, next(iterator))
+    else:
+        import tensorflow as tf
+
+        def one(data):
+            return ref().test_step(data)
+
+        compiled = one
+        if not model.run_eagerly:
+            compiled = tf.function(one, reduce_retracing=True, jit_compile=model.jit_compile)
+
+        def step(iterator):
+            return compiled(next(iterator))
+
+    _STEPS[model][key] = (weakref.ref(model.test_function), step)
+    return step
+
+
+@contextlib.contextmanager
+def _restored(variables: list) -> Iterator[None]:
+    """Put ``variables`` back to their values when the block exits."""
+    saved = [np.array(v.numpy(), copy=True) for v in variables]
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
 
 
 def evaluate_in_mode(
@@ -337,6 +379,7 @@ def evaluate_in_mode(
             batch size.
     """
     checks.compiled(model, "evaluate_in_mode()")
+    checks.backend("evaluate_in_mode()")
     batch_size = checks.positive_int("batch_size", batch_size, example=32)
     _resolve_active(mode)
     return evaluate_batches(

@@ -36,11 +36,13 @@ def _silenced_stderr_fd():
         os.close(devnull)
 
 
-def import_tensorflow_quietly():
-    """Import TensorFlow and Keras with start-up logging muted.
+def import_keras_quietly():
+    """Import Keras with its backend's start-up logging muted.
+
+    On the TensorFlow backend that imports TensorFlow too; on JAX it does not.
 
     Returns:
-        The ``(tensorflow, keras)`` modules.
+        The ``keras`` module.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # TensorFlow turns its oneDNN kernels on only on some CPUs (AVX-512 and newer), and they
@@ -50,6 +52,17 @@ def import_tensorflow_quietly():
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     with _silenced_stderr_fd():
         import keras
+    return keras
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow and Keras with start-up logging muted.
+
+    Returns:
+        The ``(tensorflow, keras)`` modules.
+    """
+    keras = import_keras_quietly()
+    with _silenced_stderr_fd():
         import tensorflow as tf
     return tf, keras
 
@@ -66,7 +79,8 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
     Args:
         seed: Seed for every random number generator. Defaults to 0.
         deterministic: Whether to enable ``tf.config.experimental.
-            enable_op_determinism()``. Defaults to True.
+            enable_op_determinism()`` (TensorFlow backend only: JAX's XLA on
+            CPU is deterministic already). Defaults to True.
         plots: Whether to apply the kit's matplotlib style. Defaults to True.
 
     Returns:
@@ -76,10 +90,10 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
         ValueError: if ``seed`` is not a non-negative integer.
     """
     seed = checks.seed("seed", seed, example="setup_notebook(seed=0)")
-    tf, keras = import_tensorflow_quietly()
+    keras = import_keras_quietly()
     keras.utils.set_random_seed(seed)
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
+    if deterministic and keras.backend.backend() == "tensorflow":  # JAX on CPU is already
+        import_tensorflow_quietly()[0].config.experimental.enable_op_determinism()
     if plots:
         import matplotlib as mpl
 

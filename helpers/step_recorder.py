@@ -11,10 +11,10 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 from helpers.table import Table
 
-keras = import_tensorflow_quietly()[1]
+keras = import_keras_quietly()
 
 
 class StepRecorder(keras.callbacks.Callback):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import warnings
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 
-keras = import_tensorflow_quietly()[1]
+keras = import_keras_quietly()
 
 
 class StopAtThreshold(keras.callbacks.Callback):

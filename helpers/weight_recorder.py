@@ -8,9 +8,9 @@ batch's loss can be recomputed by hand and compared with Keras's numbers.
 from __future__ import annotations
 
 from helpers import checks
-from helpers.reproducibility import import_tensorflow_quietly
+from helpers.reproducibility import import_keras_quietly
 
-keras = import_tensorflow_quietly()[1]
+keras = import_keras_quietly()
 
 
 class WeightRecorder(keras.callbacks.Callback):
@@ -48,13 +48,14 @@ class WeightRecorder(keras.callbacks.Callback):
         >>> recorder = WeightRecorder(epochs=[2])
         >>> recorder.on_train_begin()
         >>> recorder.on_epoch_begin(0)
-        ... recorder.on_train_batch_end(0, logs={"loss": 0.5})
+        >>> recorder.on_train_batch_end(0, logs={"loss": 0.5})
         >>> recorder.logs  # epoch 1 is not recorded
         {}
     """
 
     def __init__(self, epochs=None):
         super().__init__()
+        checks.backend("WeightRecorder")
         if epochs is not None:
             if isinstance(epochs, (str, bytes)) or not hasattr(epochs, "__iter__"):
                 raise ValueError(

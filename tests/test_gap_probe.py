@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from helpers import GapProbe, Table
-from helpers.gap_probe import measure_by_evaluation
-from helpers.modes import evaluate_in_mode
+from helpers import GapProbe, LoggingProbe, Table, evaluate_in_mode, plot_batches, plot_probe
 from tests.conftest import same, snapshot
+from tests.measuring import measure_by_evaluation
 
 
 def test_records_fit_inference_training_and_validation(tiny_model, tiny_data):
@@ -131,6 +130,34 @@ def test_per_batch_values_average_back_to_the_logged_value(tiny_model, tiny_data
         assert np.allclose(values * sizes, np.round(values * sizes), atol=1e-4)
         logged = probe.table.where(source="fit", metric="accuracy", epoch=epoch).column("value")[0]
         assert np.average(values, weights=sizes) == pytest.approx(logged, abs=1e-6)
+        assert probe.batches("accuracy", epoch).tolist() == values.tolist()
+    assert probe.batches("loss").tolist() == probe.batches("loss", 2).tolist()  # the last epoch
+    with pytest.raises(ValueError, match=r"epoch 3; epochs recorded: \[1, 2\]"):
+        probe.batches("loss", 3)
+
+
+def test_log_writes_the_measurement_into_the_logs_for_later_callbacks(tiny_model, tiny_data, keras):
+    x, y = tiny_data
+    seen = []
+
+    class Watch(keras.callbacks.Callback):  # listed after the probe: sees what it wrote
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(dict(logs))
+
+    probe = GapProbe(x, y, batch_size=8, metrics=["accuracy"], log=True, every=2)
+    history = tiny_model(dropout=0.5).fit(
+        x, y, batch_size=8, epochs=3, verbose=0, callbacks=[probe, Watch()]
+    )
+    measured = probe.series("accuracy", "inference")[1:].tolist()  # epochs 2 and 3
+    assert [s.get("eval_accuracy") for s in seen] == [None, *measured]  # only measured epochs
+    assert "eval_loss" not in seen[-1] and history.history["eval_accuracy"] == measured
+    alias = LoggingProbe(x, y, batch_size=8, prefix="train_")
+    assert isinstance(alias, GapProbe) and alias.log == "train_"
+    assert GapProbe(x, y, log="x_").log == "x_" and GapProbe(x, y).log is None
+    with pytest.raises(ValueError, match="invalid `log`: 'val_'"):
+        GapProbe(x, y, log="val_")
+    with pytest.raises(ValueError, match="invalid `prefix`: 'val_'"):
+        LoggingProbe(x, y, prefix="val_")
 
 
 def test_one_batch_per_epoch_logs_the_weights_before_the_update(tiny_model, tiny_data):
@@ -220,6 +247,12 @@ def test_bad_settings(tiny_data, kwargs, fragment):
     assert fragment in str(err.value)
 
 
+def test_an_unsupported_backend_is_named(tiny_data, monkeypatch, keras):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(NotImplementedError, match="Keras is running on 'torch'"):
+        GapProbe(*tiny_data)
+
+
 def test_mismatched_data(tiny_data):
     x, y = tiny_data
     with pytest.raises(ValueError, match="`x` has 40 samples but `y` has 10"):
@@ -228,8 +261,6 @@ def test_mismatched_data(tiny_data):
 
 def test_plots_return_their_axes(tiny_model, tiny_data):
     import matplotlib.pyplot as plt
-
-    from helpers.plots import plot_batches, plot_probe
 
     x, y = tiny_data
     probe = GapProbe(x, y, batch_size=8, training_mode=True, per_batch=True)
