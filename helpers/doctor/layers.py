@@ -1,0 +1,149 @@
+"""Which layers act differently in ``fit()``, and running chosen ones in training mode.
+
+Introduced in ``notebooks/06_the_doctor.ipynb``. ``fit()`` calls every layer
+with ``training=True``; ``evaluate()`` and ``predict()`` with
+``training=False``. Three families of layers care, one cause each:
+
+* ``dropout``: Dropout, its spatial variants, GaussianDropout, AlphaDropout
+  and GaussianNoise (noise drawn afresh on every call);
+* ``batchnorm``: BatchNormalization (the batch's statistics against the
+  moving ones; a frozen layer, ``trainable=False``, runs in inference mode
+  in ``fit()`` too, as Keras 3 rules);
+* ``augmentation``: every other layer that acts only in training -- the
+  ``Random*`` preprocessing layers, recurrent or attention dropout, and
+  custom layers whose ``call`` takes ``training``.
+
+:func:`training_mode` switches chosen layers to training mode for a block
+by wrapping their ``call`` (Keras's own code does the work), and can record
+the moments of each BatchNormalization layer's inputs on the way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Iterable, Iterator
+
+import keras
+import numpy as np
+
+FAMILIES = ("dropout", "batchnorm", "augmentation")
+
+_NOISE = (
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "AlphaDropout",
+)
+
+
+def all_layers(model) -> list:
+    """Every layer inside ``model``: nested models and layers held by custom layers opened."""
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def family(layer) -> str | None:
+    """The family of training-mode behaviour of one layer, or None when it has none.
+
+    Example:
+        >>> family(keras.layers.Dropout(0.5)), family(keras.layers.Dense(3))
+        ('dropout', None)
+    """
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return "batchnorm"
+    noise = tuple(getattr(keras.layers, n) for n in _NOISE if hasattr(keras.layers, n))
+    if isinstance(layer, noise):
+        return "dropout"
+    if getattr(layer, "layers", None):  # a container: its own layers are classified
+        return None
+    try:
+        takes_training = "training" in inspect.signature(layer.call).parameters
+    except (TypeError, ValueError):
+        return None
+    if not takes_training:
+        return None
+    if not type(layer).__module__.startswith("keras"):
+        return "augmentation"  # a custom layer that looks at `training`: assume it matters
+    if getattr(layer, "dropout", 0) or getattr(layer, "recurrent_dropout", 0):
+        return "augmentation"
+    if type(layer).__name__.startswith("Random"):
+        return "augmentation"
+    return None  # built-in layers that take `training` for other reasons (Dense does)
+
+
+def by_family(model) -> dict[str, list]:
+    """``{family: [layers]}`` for the families present in ``model``."""
+    found: dict[str, list] = {}
+    for layer in all_layers(model):
+        name = family(layer)
+        if name:
+            found.setdefault(name, []).append(layer)
+    return found
+
+
+class Moments:
+    """Per-channel input moments of BatchNormalization layers, accumulated over batches.
+
+    ``mean`` is the population mean ``E[mean_b]`` and ``variance`` the
+    population variance ``E[var_b + mean_b**2] - mean**2`` over every batch
+    seen (batches weighted by their size), as PreciseBN computes them.
+    """
+
+    def __init__(self):
+        self.sums: dict[int, list] = {}
+
+    def add(self, layer, inputs) -> None:
+        axes = [a for a in range(len(inputs.shape)) if a != layer.axis % len(inputs.shape)]
+        size = int(np.prod([inputs.shape[a] for a in axes]))
+        mean = keras.ops.convert_to_numpy(keras.ops.mean(inputs, axis=axes)).astype("float64")
+        var = keras.ops.convert_to_numpy(keras.ops.var(inputs, axis=axes)).astype("float64")
+        entry = self.sums.setdefault(id(layer), [layer, 0, 0.0, 0.0])
+        entry[1] += size
+        entry[2] = entry[2] + size * mean
+        entry[3] = entry[3] + size * (var + mean**2)
+
+    def population(self) -> list[tuple]:
+        """``[(layer, mean, variance)]`` for every layer seen."""
+        out = []
+        for layer, count, s1, s2 in self.sums.values():
+            mean = s1 / count
+            out.append((layer, mean, np.maximum(s2 / count - mean**2, 0.0)))
+        return out
+
+
+@contextlib.contextmanager
+def training_mode(layers: Iterable, moments: Moments | None = None) -> Iterator[None]:
+    """Make ``layers`` run with ``training=True`` whatever the model is called with.
+
+    Each layer's ``call`` is wrapped for the block and restored on exit; the
+    rest of the model keeps the mode it is called with. Variables the layers
+    update (BatchNormalization statistics, seed generators) change: use
+    :func:`helpers.doctor.state.unchanged` around the block. With
+    ``moments``, each trainable BatchNormalization layer's inputs are
+    recorded first.
+    """
+    patched = []
+    try:
+        for layer in layers:
+            original = layer.call
+            record = moments is not None and family(layer) == "batchnorm" and layer.trainable
+
+            def call(inputs, *args, _original=original, _layer=layer, _record=record, **kwargs):
+                if _record:
+                    moments.add(_layer, inputs)
+                kwargs["training"] = True
+                return _original(inputs, *args, **kwargs)
+
+            had_own = "call" in vars(layer)
+            object.__setattr__(layer, "call", call)  # bypass Keras's attribute tracking
+            patched.append((layer, original, had_own))
+        yield
+    finally:
+        for layer, original, had_own in reversed(patched):
+            if had_own:
+                object.__setattr__(layer, "call", original)
+            else:
+                object.__delattr__(layer, "call")
