@@ -65,6 +65,8 @@ _EXPORTS = {
     "check_exercise": "selfcheck",
     "diagnose": "doctor",
     "Diagnosis": "doctor",
+    "diagnose": "doctor",
+    "Diagnosis": "doctor",
     "Explorer": "widgets",
     "ExploreResult": "widgets",
 }
