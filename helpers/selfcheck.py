@@ -524,7 +524,8 @@ def exercises(scenario: str) -> dict[int, Exercise]:
             raise  # the answers module exists but imports something missing
         raise ValueError(
             f"invalid `scenario`: {scenario!r}; expected the name of a package in "
-            "helpers/scenarios/, e.g. 'checkpoint'"
+            "helpers/scenarios/, e.g. 'checkpoint', or an importable package of your own "
+            f"with an `answers` module (no module {err.name!r})"
         ) from err
     return module.EXERCISES
 

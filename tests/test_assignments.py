@@ -17,12 +17,19 @@ importing otter-grader costs more than one build), and ``otter run`` (no
 Docker) grades the cheapest scenario notebook once, with its odd-numbered
 exercises solved by the reference solutions and the even ones left as the
 student version has them: solved earns the question's points ("correct"),
-untouched earns zero ("not yet"), and the notebook runs to the end with stubs
-in it. Grading executes the whole notebook, so the other notebooks are not
-graded again: their hidden tests are the very calls of their check cells with
-``show=False`` (checked here), and nbval re-executes every committed notebook
-and compares each check cell's verdict, which must read "correct" (checked
-here too).
+untouched earns zero ("not attempted yet"), and the notebook runs to the end
+with stubs in it. Grading executes the whole notebook, so the other notebooks
+are not graded again: their hidden tests are the very calls of their check
+cells with ``show=False`` (checked here), and nbval re-executes every
+committed notebook and compares each check cell's verdict, which must read
+"correct" (checked here too).
+
+Every kind of exercise -- a number, a choice, a function the student writes
+-- is graded on a small notebook of this file's own, whose answers live in a
+package written next to it (``check_exercise("gradekinds.lesson", k, …)``),
+so the proof does not depend on which exercises the scenario notebooks hold
+today: two submissions give each kind full marks in one and zero in the
+other, and each submission a partial total.
 """
 
 from __future__ import annotations
@@ -249,14 +256,19 @@ def test_every_scenario_notebook_becomes_an_assignment(path):
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
 def test_committed_check_cells_say_correct(path):
-    """nbval compares these verdicts on every run, so the reference passes its own hidden tests."""
+    """nbval compares these verdicts on every run, so the reference passes its own hidden tests.
+
+    (These are the instructor's notebooks; the student versions in ``student/`` have no verdicts at
+    all, ``tests/test_student_doors.py``.)
+    """
     nb = nbformat.read(path, as_version=4)
     for exercise in find_exercises(nb):
         cell = nb.cells[exercise.check]
         html = [o.get("data", {}).get("text/html", "") for o in cell.outputs]
-        assert len(html) == 1 and "correct" in html[0] and "not yet" not in html[0], (
+        assert len(html) == 1 and "✅" in html[0] and "correct" in html[0], (
             f"{path.name} cell {exercise.check}: the committed verdict is {html}"
         )
+        assert "not yet" not in html[0] and "not attempted" not in html[0], html
         assert "nbval-ignore-output" not in cell.metadata.get("tags", []), (
             "a check cell's verdict must be compared by nbval"
         )
@@ -498,9 +510,10 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     """One submission: the odd-numbered exercises solved, the even ones untouched, as a student got them.
 
     It shows otter's grading of both states in one run of the notebook: a solved exercise earns its
-    points ("correct"), an untouched one zero ("not yet"), and the notebook runs to the end with
-    stubs in it. Each exercise's own reference solution is checked elsewhere: nbval compares every
-    committed check cell's "correct" verdict, and the hidden test is that cell's call (above).
+    points ("correct"), an untouched one zero ("not attempted yet", whatever its kind), and the
+    notebook runs to the end with stubs in it. Each exercise's own reference solution is checked
+    elsewhere: nbval compares every committed check cell's "correct" verdict, and the hidden test is
+    that cell's call (above).
     """
     path = next(p for name in CHEAPEST_FIRST for p in SCENARIOS if p.stem == name)
     nb = nbformat.read(path, as_version=4)
@@ -510,6 +523,7 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     found = find_exercises(nb)
     assert len(found) >= 2, "a solved and an untouched exercise need two exercises"
     points = {e.number: exercises(e.scenario)[e.number].points for e in found}
+    kinds = {e.number: exercises(e.scenario)[e.number].kind for e in found}
     # The untouched student notebook is `make student`'s version, code cell for code cell.
     student = nbformat.read(assignment.student, as_version=4)
     assert [c.source for c in student.cells if c.cell_type == "code"] == [
@@ -537,8 +551,199 @@ def test_otter_grades_the_cheapest_notebook(otter, built):
     assert len(verdicts) == len(found), verdicts
     for exercise, verdict in zip(found, verdicts):
         right = exercise.number in solved
-        assert ("correct" in verdict and "not yet" not in verdict) == right, (
+        assert ("✅" in verdict and "correct" in verdict) == right, (exercise.number, verdict)
+        assert ("⏳" in verdict and "not attempted yet" in verdict) == (not right), (
             exercise.number,
+            kinds[exercise.number],
             verdict,
         )
-        assert ("not yet" in verdict) == (not right), (exercise.number, verdict)
+
+
+# --------------------------------------------------------------------------- every kind, graded
+
+KINDS_ANSWERS = """
+import numpy as np
+from helpers.selfcheck import Exercise, Misconception
+
+
+def weighted_mean(values, sizes):
+    values, sizes = np.asarray(values, float), np.asarray(sizes, float)
+    return float((values * sizes).sum() / sizes.sum())
+
+
+def plain_mean(values, sizes):
+    return float(np.mean(values))
+
+
+EXERCISES = {
+    1: Exercise(
+        hint="find the smallest loss, then count epochs from 1",
+        expected=lambda losses: int(np.argmin(losses)) + 1,
+        misconceptions=[Misconception(lambda losses: int(np.argmin(losses)), "epochs count from 1")],
+        atol=0.0,
+        points=1,
+    ),
+    2: Exercise(
+        kind="choice",
+        hint="which of the two moves while the epoch runs?",
+        expected=lambda: "b",
+        choices={"a": "dropout", "b": "the weights"},
+        misconceptions=[Misconception(lambda: "a", "dropout is on in both: it is not the difference")],
+        points=2,
+    ),
+    3: Exercise(
+        kind="function",
+        hint="weight each batch by its number of samples",
+        expected=lambda: weighted_mean,
+        cases=lambda: [(([0.5, 1.0, 2.0], [32, 32, 8]), {}), (([1.0, 3.0], [10, 30]), {})],
+        misconceptions=[Misconception(lambda: plain_mean, "a short last batch weighs less")],
+        atol=1e-9,
+        points=3,
+    ),
+}
+"""
+KINDS_SOLUTIONS = {
+    1: "answer_1 = losses.index(min(losses)) + 1",
+    2: 'answer_2 = "b"',
+    3: "def logged_mean(values, sizes):\n"
+    "    total = sum(v * n for v, n in zip(values, sizes))\n"
+    "    return total / sum(sizes)",
+}
+KINDS_CHECKS = {
+    1: 'ok_1 = check_exercise("gradekinds.lesson", 1, answer_1, losses=losses)',
+    2: 'ok_2 = check_exercise("gradekinds.lesson", 2, answer_2)',
+    3: 'ok_3 = check_exercise("gradekinds.lesson", 3, logged_mean)',
+}
+
+
+def kinds_notebook(folder: Path):
+    """One exercise of each kind, checked by the package ``gradekinds.lesson`` written in ``folder``."""
+    package = folder / "gradekinds" / "lesson"
+    package.mkdir(parents=True)
+    (folder / "gradekinds" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "answers.py").write_text(KINDS_ANSWERS)
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        }
+    )
+    nb.cells = [
+        md("# Every kind"),
+        code(
+            f"import sys\n\nsys.path.insert(0, {str(folder)!r})\n"
+            "from helpers.selfcheck import check_exercise\n\nlosses = [0.9, 0.4, 0.7]"
+        ),
+        md("## Exercises"),
+    ]
+    questions = {
+        1: "**Exercise 1 · Number.** At which epoch (from 1) is the loss lowest?",
+        2: "**Exercise 2 · Choice.** What makes the logged loss differ? (a) dropout (b) the weights",
+        3: "**Exercise 3 · Function.** Write `logged_mean(values, sizes)`.",
+    }
+    for k in (1, 2, 3):
+        nb.cells += [
+            tagged(md(questions[k]), "exercise"),
+            tagged(code(KINDS_SOLUTIONS[k]), "solution"),
+            tagged(code(KINDS_CHECKS[k]), "check"),
+        ]
+    nb.cells.append(md("The end."))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def kinds(otter, tmp_path_factory):
+    """The every-kind notebook, its assignment built by ``otter assign``."""
+    folder = tmp_path_factory.mktemp("kinds")
+    nb = kinds_notebook(folder)
+    sys.path.insert(0, str(folder))  # make_assignment reads each question's points here too
+    try:
+        built = otter_assign(otter, {"every_kind": nb}, folder / "assignments")
+    finally:
+        sys.path.remove(str(folder))
+    return SimpleNamespace(nb=nb, assignment=built["every_kind"])
+
+
+def test_the_every_kind_notebook_passes_its_own_checks(tmp_path, monkeypatch):
+    """Its reference solutions are right, and its wrong answers get their feedback (no grader)."""
+    from helpers.selfcheck import judge
+    from tests.exercise_checks import assert_scenario_exercises
+
+    nb = kinds_notebook(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace = {}
+    exec(nb.cells[1].source, namespace)
+    for k in (1, 2, 3):
+        exec(KINDS_SOLUTIONS[k], namespace)
+    references = {1: namespace["answer_1"], 2: namespace["answer_2"], 3: namespace["logged_mean"]}
+    assert_scenario_exercises(
+        "gradekinds.lesson", references, {1: {"losses": namespace["losses"]}}, min_exercises=3
+    )
+    from gradekinds.lesson.answers import EXERCISES
+
+    assert judge(EXERCISES[2], "A").message.startswith("not yet: dropout is on in both")
+
+
+@pytest.mark.slow
+def test_otter_grades_every_kind_full_zero_and_partial(otter, kinds):
+    """Two submissions; each kind scores full marks in one and zero in the other.
+
+    ============  =====================  ========================  =================
+    submission    number (1 point)       choice (2 points)         function (3)
+    ============  =====================  ========================  =================
+    first         right: 1               a misconception: 0        untouched: 0
+    second        wrong, unlisted: 0     right: 2                  right: 3
+    ============  =====================  ========================  =================
+
+    Totals 1/6 and 5/6: partial. Every check cell shows its verdict (correct, the misconception's
+    feedback, not attempted, the hint) and the notebooks run to the end.
+    """
+    nb, assignment = kinds.nb, kinds.assignment
+    student = nbformat.read(assignment.student, as_version=4)
+    assert solution_leaks(nb, student) == set(), "solution code in otter's student notebook"
+    with zipfile.ZipFile(assignment.autograder) as archive:
+        tests = {
+            Path(n).stem: archive.read(n).decode()
+            for n in archive.namelist()
+            if n.startswith("tests/")
+        }
+    assert sorted(tests) == ["exercise_1", "exercise_2", "exercise_3"]
+    for k, test in tests.items():  # hidden tests hold the check's call, never an answer
+        number = int(k.removeprefix("exercise_"))
+        assert f"check_exercise('gradekinds.lesson', {number}," in test
+        assert not {line.strip() for line in KINDS_SOLUTIONS[number].splitlines()} & {
+            line.strip() for line in test.splitlines()
+        }
+        assert "'b'" not in test and '"b"' not in test and "weighted_mean" not in test
+    submissions = {
+        "first": {1: KINDS_SOLUTIONS[1], 2: 'answer_2 = "A"'},
+        "second": {1: "answer_1 = 3", 2: KINDS_SOLUTIONS[2], 3: KINDS_SOLUTIONS[3]},
+    }
+    expected = {
+        "first": (
+            {"exercise_1": 1, "exercise_2": 0, "exercise_3": 0},
+            ["✅", "not yet: dropout is on in both", "⏳"],
+        ),
+        "second": (
+            {"exercise_1": 0, "exercise_2": 2, "exercise_3": 3},
+            ["not yet. Hint: find the smallest loss", "✅", "✅"],
+        ),
+    }
+    for label, answers in submissions.items():
+        submitted = copy.deepcopy(student)
+        cells = [c for c in submitted.cells if "solution" in c.metadata.get("tags", [])]
+        assert len(cells) == 3, "one answer cell per exercise in otter's student notebook"
+        for k, source in answers.items():
+            cells[k - 1].source = source
+        path = assignment.student.parent / label / assignment.student.name
+        path.parent.mkdir()
+        nbformat.write(submitted, path)
+        scores, executed = otterrun_checked(otter, assignment, path, label)
+        want_scores, want_verdicts = expected[label]
+        assert scores["scores"] == want_scores, scores
+        assert (scores["total"], scores["possible"]) == (sum(want_scores.values()), 6)
+        assert 0 < scores["total"] < scores["possible"], "a partial score"
+        assert _errors(executed) == [], f"{label}: the submission must run to the end"
+        verdicts = _verdicts(executed)
+        assert len(verdicts) == 3 and all(w in v for w, v in zip(want_verdicts, verdicts)), verdicts

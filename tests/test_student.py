@@ -339,15 +339,21 @@ def test_every_scenario_notebook_is_listed_and_present():
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids)
-def test_every_scenario_has_at_least_three_exercises(path):
+def test_every_scenario_has_four_exercises_of_every_kind(path):
+    """Issue 23: at least four exercises, among them a function to write and a number or choice."""
     from make_assignments import find_exercises
 
+    from helpers.selfcheck import exercise
+
     found = find_exercises(nbformat.read(path, as_version=4))
-    assert len(found) >= 3, (
-        f"{path.name} has {len(found)} exercise(s); each of its ≥ 3 exercises is a "
+    assert len(found) >= 4, (
+        f"{path.name} has {len(found)} exercise(s); each of its ≥ 4 exercises is a "
         "markdown cell tagged `exercise`, a code cell tagged `solution` binding "
-        "`answer_k`, and a check cell tagged `check`"
+        "`answer_k` (or a prediction, or a function), and a check cell tagged `check`"
     )
+    kinds = {exercise(e.scenario, e.number).kind for e in found}
+    assert "function" in kinds, f"{path.name}: no write-the-mechanism exercise (kind='function')"
+    assert kinds & {"number", "choice"}, f"{path.name}: no predict exercise (number or choice)"
 
 
 @pytest.mark.parametrize("path", WITH_SOLUTIONS, ids=_ids)

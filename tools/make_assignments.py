@@ -26,7 +26,11 @@ each exercise turned into one question::
 
 The hidden test is the self-check itself: the same function, the same
 arguments, so the same tolerances (the scenario's ``answers.py``); nothing in
-the test holds the expected value either. A question scores all its points or
+the test holds the expected value either. It grades every kind of exercise
+the same way: a number or a prediction, a choice's letter, or a function the
+student wrote (the answer is then the function, e.g.
+``check_exercise("start", 2, logged_mean)``, run on the hidden cases; its
+stub raises ``NotImplementedError`` and reads "not attempted yet"). A question scores all its points or
 none (``all_or_nothing``), so an untouched notebook scores zero and a notebook
 with one exercise solved scores exactly that question's points.
 
