@@ -65,8 +65,6 @@ _EXPORTS = {
     "check_exercise": "selfcheck",
     "diagnose": "doctor",
     "Diagnosis": "doctor",
-    "diagnose": "doctor",
-    "Diagnosis": "doctor",
     "Explorer": "widgets",
     "ExploreResult": "widgets",
 }
