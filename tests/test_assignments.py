@@ -173,7 +173,7 @@ def test_master_notebook_has_one_question_per_exercise():
         "ok_1 = check_exercise('tiny', 1, answer_1, show=True)",  # show is the tool's to set
         "ok_2 = check_exercise('tiny', 1, answer_1)",  # ok_k names another exercise
         "ok_1 = check_exercise('tiny', 1, answer_1) and True",
-        "check_exercise('tiny', 1, answer_1)",
+        "ok = check_exercise('tiny', 1, answer_1)",
         "ok_1 = check_exercise('tiny', 1, answer_1, 0.5)",  # an expected value in the cell
         "ok_1 = check_exercise('tiny', 1, answer_1, **context)",
         "ok_1 = check_exercise('tiny', 1, answer_1)\nprint(ok_1)",
@@ -264,7 +264,11 @@ def test_committed_check_cells_say_correct(path):
     nb = nbformat.read(path, as_version=4)
     for exercise in find_exercises(nb):
         cell = nb.cells[exercise.check]
-        html = [o.get("data", {}).get("text/html", "") for o in cell.outputs]
+        html = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+        results = [
+            o.data.get("text/plain") for o in cell.outputs if o.output_type == "execute_result"
+        ]
+        assert results in ([], ["True"]), f"{path.name} cell {exercise.check}: {results}"
         assert len(html) == 1 and "✅" in html[0] and "correct" in html[0], (
             f"{path.name} cell {exercise.check}: the committed verdict is {html}"
         )

@@ -106,6 +106,8 @@ class Exercise:
 def parse_check(source: str) -> tuple[str, int, str, str]:
     """Read a check cell: ``ok_k = check_exercise("<scenario>", k, answer_k, **context)``.
 
+    The bare call, without ``ok_k =``, is accepted too (PLAN.md's contract: one call).
+
     Returns:
         ``(scenario, k, answer source, call source with show=False)``.
 
@@ -115,6 +117,8 @@ def parse_check(source: str) -> tuple[str, int, str, str]:
     Example:
         >>> parse_check('ok_2 = check_exercise("mnist", 2, answer_2, run=run0)')
         ('mnist', 2, 'answer_2', "check_exercise('mnist', 2, answer_2, run=run0, show=False)")
+        >>> parse_check('check_exercise("start", 3, logged_mean)')[2]
+        'logged_mean'
     """
     expected = 'a check cell that reads ok_k = check_exercise("<scenario>", k, answer_k, ...)'
     try:
@@ -122,7 +126,8 @@ def parse_check(source: str) -> tuple[str, int, str, str]:
     except SyntaxError as err:
         raise ValueError(f"invalid check cell: {source!r}; expected {expected}") from err
     node = body[0] if len(body) == 1 else None
-    call = node.value if isinstance(node, ast.Assign) else None
+    call = node.value if isinstance(node, (ast.Assign, ast.Expr)) else None
+    targets = [ast.unparse(t) for t in node.targets] if isinstance(node, ast.Assign) else None
     if not (
         isinstance(call, ast.Call)
         and isinstance(call.func, ast.Name)
@@ -131,7 +136,7 @@ def parse_check(source: str) -> tuple[str, int, str, str]:
         and all(isinstance(a, ast.Constant) for a in call.args[:2])
         and isinstance(call.args[0].value, str)
         and type(call.args[1].value) is int
-        and [ast.unparse(t) for t in node.targets] == [f"ok_{call.args[1].value}"]
+        and targets in (None, [f"ok_{call.args[1].value}"])
         and all(k.arg not in (None, "show") for k in call.keywords)
     ):
         raise ValueError(f"invalid check cell: {source!r}; expected {expected}")
