@@ -1,72 +1,136 @@
-"""Scenario 01's exercises: expected values computed out of the notebook's sight.
+"""Scenario 01's exercises: the right answers and the known wrong ones, out of the notebook's sight.
 
-Read by :func:`helpers.selfcheck.check_exercise` (``check_exercise("checkpoint",
-k, answer_k, ...)``) and by the graded assignments' hidden tests. Exercises 2
-and 3 ask about a variation the notebook does not run (both Dropout rates at
-0.5): their expected values come from one run of :func:`train_checkpointed`
-with those rates, which replays the student's plain ``fit()`` bit for bit when
-both set the same seed before building the model (the notebook asserts this
-for the post's rates). Tolerances are far below the differences between
-settings and far above float noise, so they survive a change of CPU: both
-sides are computed on the same machine.
+Read by :func:`helpers.check_exercise` (``check_exercise("checkpoint", k, answer_k, ...)``) and
+by the graded assignments' hidden tests. Exercises 1 and 4 are predict-before-you-run: the check
+compares the prediction with what the next cell measured (passed as context). Exercise 2's
+function is called on histories the notebook never shows.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
 
-from helpers.scenarios.checkpoint.run import LN2, best_checkpoint_gap, post_data, train_checkpointed
-from helpers.selfcheck import Exercise
-
-STRONG_DROPOUT = (0.5, 0.5)  # the rates of exercises 2 and 3
+from helpers.selfcheck import Exercise, Misconception
 
 
-@functools.cache
-def strong_dropout_run(seed: int = 0) -> dict:
-    """The post's run with both Dropout rates at 0.5: its best checkpoint's gap and lucky epochs.
+def checkpoint_files(logged, evaluated, *, shift=0, before=False, ties=False) -> list[tuple]:
+    """What ``ModelCheckpoint(monitor="loss", save_best_only=True)`` writes, one batch per epoch.
 
-    Returns:
-        ``{"gap": best logged loss − evaluate() of the best file,
-        "below_ln2": how many of the 50 logged losses are below ln 2}``.
+    ``logged[e - 1]`` is the loss ``fit()`` logged for epoch e and ``evaluated[k]`` is
+    ``evaluate()`` of the weights after k updates. Returns one ``(epoch, logged loss in the
+    file's name, evaluate() of the file)`` per file. The keywords make the known wrong versions:
+    0-based epochs (``shift=-1``), the weights before the update, a file on a tie.
     """
-    x, y = post_data()
-    run = train_checkpointed(x, y, dropout=STRONG_DROPOUT, seed=seed)
-    return {
-        "gap": best_checkpoint_gap(run, x, y),
-        "below_ln2": int((np.array(run.history["loss"]) < LN2).sum()),
-    }
+    files, best = [], np.inf
+    for epoch, loss in enumerate(logged, start=1):
+        if loss < best or (ties and loss == best):  # save_best_only: strictly better
+            best = loss
+            files.append((epoch + shift, float(loss), float(evaluated[epoch - before])))
+    return files
+
+
+def _histories():
+    """Exercise 2's hidden cases: noisy logged losses (one with a tie) and their evaluate()s."""
+    rng, cases = np.random.default_rng(2017), []
+    for epochs in (6, 12, 30):
+        evaluated = 1.1 - 0.01 * np.arange(epochs + 1) + 0.02 * rng.random(epochs + 1)
+        logged = evaluated[:-1] + 0.4 * rng.standard_normal(epochs)
+        cases.append(((logged.tolist(), evaluated.tolist()), {}))
+    return cases + [(([0.9, 0.5, 0.7, 0.5, 0.3, 0.3], [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7]), {})]
+
+
+WRONG_FILES = {  # exercise 2's known wrong versions, each with the feedback that names it
+    "before": "the file is not saved before the update: it holds the weights after it.",
+    "shift": "Keras 3 fills {epoch} with the 1-based number the progress bar shows.",
+    "ties": "save_best_only writes a file only when the loss is strictly lower: a tie writes none.",
+}
+WRONG_ARGUMENT = {"before": True, "shift": -1, "ties": True}
+
+
+def _wrong_files(flaw):
+    return lambda: (
+        lambda logged, evaluated: checkpoint_files(
+            logged, evaluated, **{flaw: WRONG_ARGUMENT[flaw]}
+        )
+    )
 
 
 EXERCISES = {
     1: Exercise(
-        name="Exercise 1",
-        hint="the loss fit() logs for an epoch is computed before that epoch's update, and "
-        "history indices count from 0",
-        expected=lambda run: run.evaluate_epoch(20, *post_data()),
+        hint="find the epoch whose logged loss the checkpoint chose; then ask which val_loss "
+        "entry was computed on the weights that file holds",
+        expected=lambda measured: measured,
         atol=1e-5,
+        misconceptions=(
+            Misconception(
+                lambda history: min(history["loss"]),
+                "that is the loss fit() logged, before the update and with Dropout on.",
+            ),
+            Misconception(
+                lambda history: history["val_loss"][int(np.argmin(history["loss"])) - 1],
+                "that val_loss is one epoch early: the weights before the update, not the file's.",
+            ),
+            Misconception(
+                lambda history: min(history["val_loss"]),
+                "that is the file monitor='val_loss' would keep; this one was chosen by the loss.",
+            ),
+        ),
     ),
     2: Exercise(
-        name="Exercise 2",
-        hint="call keras.utils.set_random_seed(0) right before build_checkpoint_mlp(dropout=...), "
-        "train as in section 1, load the best file, and subtract in the kit's order: logged "
-        "minus evaluated",
-        expected=lambda: strong_dropout_run(0)["gap"],
-        atol=1e-4,
+        kind="function",
+        hint="walk through the epochs keeping the best loss so far; a file is written when the "
+        "loss beats it, and it holds the weights at that epoch's end",
+        expected=lambda: checkpoint_files,
+        cases=_histories,
+        misconceptions=tuple(Misconception(_wrong_files(f), WRONG_FILES[f]) for f in WRONG_FILES),
     ),
     3: Exercise(
-        name="Exercise 3",
-        hint="compare your run's history['loss'] with ck.LN2 element by element and count",
-        expected=lambda: strong_dropout_run(0)["below_ln2"],
-        atol=0.0,
+        kind="choice",
+        hint="ask what BatchNormalization computes in training mode, what it uses in inference "
+        "mode, and in which mode each number was measured",
+        expected=lambda: "b",
+        choices={
+            "a": "BatchNormalization is random, like Dropout: the logged loss was a lucky draw.",
+            "b": "fit() normalises the batch with its own mean and variance; evaluate() uses the "
+            "moving averages, which lag behind them.",
+            "c": "The file holds the weights from before the epoch's update.",
+            "d": "shuffle=True fed the two rows in another order.",
+        },
+        misconceptions=(
+            Misconception(
+                lambda: "a",
+                "BatchNormalization draws nothing at random: with both rows in one batch, the "
+                "batch statistics are fixed once the weights are.",
+            ),
+            Misconception(
+                lambda: "c",
+                "the file is saved after the update, and section 2 measured what one update "
+                "does: a few hundredths, not a whole unit.",
+            ),
+            Misconception(
+                lambda: "d",
+                "one batch holds both rows and, without Dropout, its loss is a mean over them: "
+                "the order changes nothing (section 5).",
+            ),
+        ),
     ),
     4: Exercise(
-        name="Exercise 4",
-        hint="with Dropout off all three copies get the same prediction p; minimise the mean "
-        "of −log p₀, −log p₁, −log p₂ over p, as section 4 did for two labels",
-        expected=lambda: math.log(3),
-        atol=1e-3,
+        kind="choice",
+        hint="section 5's argument needed one batch holding every row; count the updates per epoch",
+        expected=lambda identical: "a" if identical else "b",
+        choices={
+            "a": "The same history: without Dropout the order of the rows cannot matter.",
+            "b": "Different histories: each row is its own update, and updates in another order "
+            "lead to other weights.",
+            "c": "Different histories, because shuffle=True also draws new Dropout masks.",
+        },
+        misconceptions=(
+            Misconception(
+                lambda: "a",
+                "order does not matter inside one batch (a mean over its rows); with "
+                "batch_size=1 the order is the order of the updates.",
+            ),
+            Misconception(lambda: "c", "this model has no Dropout: only the row order is random."),
+        ),
     ),
 }

@@ -1,244 +1,53 @@
-"""Scenario 01: the checkpoint run's figure and its explorer.
+"""Scenario 01's figure: the timeline of a checkpointed run, w₀ → ℓ(w₀) → update → w₁ → evaluate(w₁).
 
-Introduced in ``notebooks/01_checkpoint_mismatch.ipynb``. Following the kit's
-explorer convention (:mod:`helpers.widgets`):
-
-* :func:`explore` is the plain function: it trains on the post's data,
-  measures the best checkpoint and draws :func:`plot_checkpoint_run`;
-* :func:`explorer` wraps it in an :class:`~helpers.widgets.Explorer`.
+Introduced in ``notebooks/01_checkpoint_mismatch.ipynb``. It takes plain
+arrays, so the notebook's plain-Keras numbers and the kit's
+:class:`~helpers.scenarios.checkpoint.run.CheckpointRun` draw the same way.
 """
 
 from __future__ import annotations
 
-import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from helpers import checks
-from helpers.gap import HEADER, gap
-from helpers.scenarios.checkpoint.run import (
-    CHECKPOINT_MONITORS,
-    LN2,
-    CheckpointRun,
-    post_data,
-    train_checkpointed,
-)
-from helpers.widgets import Explorer, ExploreResult, explorer_start
 
-RULES = {  # each knob's check from helpers.checks, called as rule(name, value)
-    "dropout_1": checks.rate,
-    "dropout_2": checks.rate,
-    "shuffle": checks.flag,
-    "seed": checks.seed,
-    "epochs": lambda name, value: checks.positive_int(name, value, example=50),
-    "monitor": lambda name, value: checks.choice(name, value, CHECKPOINT_MONITORS),
-}
+def plot_timeline(logged, evaluated, epoch: int, *, window=None, floor=None, ax=None, title=None):
+    """Each logged loss at the weights it was computed with, and the file the best one chose.
 
+    One batch per epoch, so the weights w_k exist at the end of epoch k and
+    the x axis counts updates. ``logged[e - 1]`` (``history["loss"]``, epoch
+    e) is drawn at w_{e−1}, the weights before epoch e's update; ``evaluated[k]``
+    is ``evaluate()`` of w_k. For ``epoch`` e an arrow marks the update from
+    the logged point to the file (star), and two bars the gap's parts:
+    Dropout (ℓ(w_{e−1}) − evaluate(w_{e−1})) and the one update
+    (evaluate(w_{e−1}) − evaluate(w_e)).
 
-def plot_checkpoint_run(
-    run: CheckpointRun, *, evaluated=None, inference=None, monitor=None, ax=None, title=None
-):
-    """Logged loss, ``evaluate()`` per epoch, the saved epochs and the best file's ``evaluate()``.
-
-    The per-epoch ``evaluate()`` curve is ``val_loss`` if the run has it,
-    else ``inference`` (from :meth:`CheckpointRun.inference_losses`), else the
-    probe's.
-
-    Returns:
-        The Axes.
+    ``window`` limits the updates shown on each side of e (None: all); ``floor`` draws a
+    horizontal line (e.g. ln 2). Returns the Axes.
     """
     ax = ax or plt.gca()
-    monitor = run.monitor_key(monitor)
-    epochs = np.arange(1, run.epochs + 1)
-    ax.plot(
-        epochs,
-        run.history["loss"],
-        color="tab:red",
-        marker="o",
-        ms=3,
-        lw=1,
-        label="loss logged by fit() (Dropout on, before the update)",
+    logged, evaluated, e = np.asarray(logged, float), np.asarray(evaluated, float), int(epoch)
+    w = len(logged) if window is None else window
+    k = np.arange(max(e - 1 - w, 0), min(e + w, len(logged)) + 1)
+    ax.plot(k, evaluated[k], ".-", color="tab:blue", label="evaluate(w_k): Dropout off")
+    k = k[k < len(logged)]
+    ax.plot(k, logged[k], "o", color="tab:red", ms=4, label="logged for epoch k+1: ℓ(w_k)")
+    arrow = dict(arrowstyle="->", color="black")
+    ax.annotate("update", (e, evaluated[e]), (e - 1, logged[e - 1]), arrowprops=arrow)
+    ax.plot([e], [evaluated[e]], "*", color="black", ms=14, label=f"the file of epoch {e}: w_{e}")
+    bar = dict(lw=4, alpha=0.7)
+    ax.vlines(
+        e - 1, logged[e - 1], evaluated[e - 1], color="tab:purple", **bar, label="Dropout part"
     )
-    if "val_loss" in run.history:
-        ax.plot(
-            epochs,
-            run.history["val_loss"],
-            color="tab:blue",
-            lw=1.5,
-            label="val_loss = evaluate() at the epoch's end",
-        )
-    elif inference is not None:
-        ax.plot(
-            np.arange(len(inference)),
-            inference,
-            color="tab:blue",
-            lw=1.5,
-            label="evaluate() at the epoch's end",
-        )
-    elif run.probe is not None:
-        ax.plot(
-            run.probe.epochs("loss", "inference"),
-            run.probe.series("loss", "inference"),
-            color="tab:blue",
-            lw=1.5,
-            label="evaluate() at the epoch's end (GapProbe)",
-        )
-    saved = run.saved_epochs(monitor)
-    ax.plot(
-        saved,
-        [run.history[monitor][e - 1] for e in saved],
-        "o",
-        mfc="none",
-        mec="black",
-        ms=9,
-        label=f"checkpoint saved ({monitor} improved)",
+    ax.vlines(
+        e + 0.15, evaluated[e - 1], evaluated[e], color="tab:green", **bar, label="one-step part"
     )
-    if evaluated is not None:
-        ax.plot(
-            [run.best_epoch(monitor)],
-            [evaluated],
-            "*",
-            color="black",
-            ms=14,
-            label="evaluate() of the best checkpoint",
-        )
-    ax.axhline(
-        LN2, color="grey", ls=":", lw=1, label="ln 2 (evaluate()'s floor on the post's data)"
-    )
+    if floor is not None:
+        ax.axhline(floor, color="grey", ls=":", lw=1, label=f"floor {floor:.3f}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("k: the weights w_k after k updates (end of epoch k)")
     ax.set_ylabel("categorical cross-entropy")
-    ax.set_title(title or f"Best checkpoint by {monitor}")
-    # Below the axes: inside, it would hide the noisy logged curve it explains.
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    ax.set_title(title or f"Epoch {e} logs ℓ(w_{e - 1}), then updates; its file holds w_{e}")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     return ax
-
-
-def checked_settings(**settings) -> dict:
-    """``settings`` with each value passed through its knob's rule in :data:`RULES`.
-
-    Raises:
-        ValueError: for a name that is not a knob, or a bad value
-            (:func:`helpers.checks.each`).
-    """
-    return checks.each(settings, RULES)
-
-
-def explore(
-    dropout_1: float = 0.2,
-    dropout_2: float = 0.15,
-    epochs: int = 50,
-    shuffle: bool = True,
-    monitor: str = "loss",
-    seed: int = 0,
-    progress=None,
-) -> ExploreResult:
-    """The explorer's plain function: train on the post's data and compare.
-
-    ``monitor="val_loss"`` passes the training data as ``validation_data``;
-    with ``"loss"`` the per-epoch ``evaluate()`` curve comes from
-    :meth:`CheckpointRun.inference_losses`, which is faster.
-
-    Returns:
-        An :class:`~helpers.widgets.ExploreResult`: ``figure``, ``summary``,
-        ``run`` (the :class:`CheckpointRun`) and ``values`` (``best_epoch``,
-        ``best_logged``, ``evaluated``, ``gap`` = logged − evaluate(), ``files``).
-
-    Raises:
-        ValueError: for a bad setting, before any training.
-
-    Example:
-        >>> explore(epochs=0)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
-    """
-    s = checked_settings(
-        dropout_1=dropout_1,
-        dropout_2=dropout_2,
-        epochs=epochs,
-        shuffle=shuffle,
-        monitor=monitor,
-        seed=seed,
-    )
-    x, y = post_data()
-    run = train_checkpointed(
-        x,
-        y,
-        dropout=(s["dropout_1"], s["dropout_2"]),
-        epochs=s["epochs"],
-        shuffle=s["shuffle"],
-        monitor=s["monitor"],
-        seed=s["seed"],
-        validation_data=(x, y) if s["monitor"] == "val_loss" else None,
-        progress=progress,
-    )
-    inference = None if s["monitor"] == "val_loss" else run.inference_losses(x, y)
-    evaluated, best = run.evaluate_best(x, y), run.best_logged()
-    values = dict(
-        best_epoch=run.best_epoch(),
-        best_logged=best,
-        evaluated=evaluated,
-        gap=gap(best, evaluated),
-        files=len(run.saved_epochs()),
-    )
-    figure = Figure(figsize=(6.4, 3.6), dpi=80)  # not pyplot's: shown once, where the caller wants
-    plot_checkpoint_run(
-        run,
-        evaluated=evaluated,
-        inference=inference,
-        ax=figure.add_subplot(),
-        title=(
-            f"monitor={s['monitor']!r}: best logged {best:.3f} (epoch {run.best_epoch()}), "
-            f"evaluate() {evaluated:.3f}; {HEADER} {values['gap']:+.3f}"
-        ),
-    )
-    summary = (
-        f"Best {s['monitor']} logged: {best:.4f} at epoch {run.best_epoch()}; evaluate() of "
-        f"that checkpoint: {evaluated:.4f} ({HEADER}: {values['gap']:+.4f}); "
-        f"{values['files']} files saved."
-    )
-    return ExploreResult(figure, summary, run, values)
-
-
-def controls(values: dict) -> dict:
-    """The explorer's controls, one per knob of :func:`explore`, starting at ``values``."""
-    slider = dict(min=0.0, max=0.9, step=0.05, readout_format=".2f", continuous_update=False)
-    return {
-        "dropout_1": w.FloatSlider(value=values["dropout_1"], description="dropout 1", **slider),
-        "dropout_2": w.FloatSlider(value=values["dropout_2"], description="dropout 2", **slider),
-        "epochs": w.IntSlider(
-            value=values["epochs"],
-            min=5,
-            max=150,
-            step=5,
-            description="epochs",
-            continuous_update=False,
-        ),
-        "shuffle": w.Checkbox(value=values["shuffle"], description="shuffle"),
-        "monitor": w.Dropdown(
-            options=list(CHECKPOINT_MONITORS), value=values["monitor"], description="monitor"
-        ),
-        "seed": w.IntSlider(
-            value=values["seed"], min=0, max=9, description="seed", continuous_update=False
-        ),
-    }
-
-
-def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """An :class:`~helpers.widgets.Explorer` over :func:`explore`.
-
-    The controls start at :func:`explore`'s defaults (the post's settings)
-    updated by ``defaults`` (:func:`~helpers.widgets.explorer_start`): an
-    unknown knob or a bad value raises ValueError. ``run_now=True`` runs once
-    as soon as the widget is built.
-    """
-    start = explorer_start(explore, defaults, RULES)
-    return Explorer(
-        explore,
-        controls(start),
-        run_now=run_now,
-        title="Which epoch does the best checkpoint hold, and what does evaluate() say?",
-    )

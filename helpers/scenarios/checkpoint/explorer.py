@@ -1,0 +1,94 @@
+"""Scenario 01's explorer (notebooks/01): :func:`explore`, the plain function, under a widget.
+
+The kit's explorer convention (:mod:`helpers.widgets`): tests call :func:`explore`.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+from matplotlib.figure import Figure
+
+from helpers import HEADER, Explorer, ExploreResult, checks, gap
+from helpers.scenarios.checkpoint.figures import plot_timeline
+from helpers.scenarios.checkpoint.run import CHECKPOINT_MONITORS, LN2, post_data, train_checkpointed
+from helpers.widgets import explorer_start
+
+RULES = {  # each knob's check from helpers.checks, called as rule(name, value)
+    "dropout_1": checks.rate,
+    "dropout_2": checks.rate,
+    "shuffle": checks.flag,
+    "seed": checks.seed,
+    "epochs": lambda name, value: checks.positive_int(name, value, example=50),
+    "monitor": lambda name, value: checks.choice(name, value, CHECKPOINT_MONITORS),
+}
+
+
+def explore(
+    dropout_1=0.2, dropout_2=0.15, epochs=50, shuffle=True, monitor="loss", seed=0, progress=None
+) -> ExploreResult:
+    """Train on the post's data (``monitor="val_loss"``: with them as ``validation_data``).
+
+    Returns an :class:`~helpers.ExploreResult` whose ``values`` are ``best_epoch``,
+    ``best_logged``, ``evaluated``, ``gap`` (logged − evaluate()) and ``files``.
+
+    Example:
+        >>> explore(epochs=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
+    """
+    knobs = dict(dropout_1=dropout_1, dropout_2=dropout_2, epochs=epochs, shuffle=shuffle)
+    s = checks.each({**knobs, "monitor": monitor, "seed": seed}, RULES)
+    x, y = post_data()
+    key, rates = s["monitor"], (s["dropout_1"], s["dropout_2"])
+    fit = dict(epochs=s["epochs"], shuffle=s["shuffle"], seed=s["seed"], progress=progress)
+    run = train_checkpointed(
+        x, y, dropout=rates, validation_data=(x, y) if key != "loss" else None, **fit
+    )
+    evaluated, best, epoch = run.evaluate_best(x, y, key), run.best_logged(key), run.best_epoch(key)
+    values = dict(best_epoch=epoch, best_logged=best, evaluated=evaluated)
+    values.update(gap=gap(best, evaluated), files=len(run.files(key)))
+    figure = Figure(figsize=(6.4, 3.6), dpi=80)  # not pyplot's: shown once, where the caller wants
+    plot_timeline(
+        run.history["loss"],
+        run.inference_losses(x, y),
+        epoch,
+        floor=LN2,
+        ax=figure.add_subplot(),
+        title=f"monitor={key!r}: best {best:.3f} (epoch {epoch}), "
+        f"evaluate() {evaluated:.3f}; {HEADER} {values['gap']:+.3f}",
+    )
+    summary = (
+        f"Best {key} logged: {best:.4f} at epoch {epoch}; evaluate() of that "
+        f"checkpoint: {evaluated:.4f} ({HEADER}: {values['gap']:+.4f}); {values['files']} files saved."
+    )
+    return ExploreResult(figure, summary, run, values)
+
+
+def controls(values: dict) -> dict:
+    """The explorer's controls, one per knob of :func:`explore`, starting at ``values``."""
+    still = dict(continuous_update=False)  # train on release, not while dragging
+    rate = dict(min=0.0, max=0.9, step=0.05, readout_format=".2f", **still)
+    return {
+        "dropout_1": w.FloatSlider(value=values["dropout_1"], description="dropout 1", **rate),
+        "dropout_2": w.FloatSlider(value=values["dropout_2"], description="dropout 2", **rate),
+        "epochs": w.IntSlider(
+            value=values["epochs"], min=5, max=150, step=5, description="epochs", **still
+        ),
+        "shuffle": w.Checkbox(value=values["shuffle"], description="shuffle"),
+        "monitor": w.Dropdown(
+            options=list(CHECKPOINT_MONITORS), value=values["monitor"], description="monitor"
+        ),
+        "seed": w.IntSlider(value=values["seed"], min=0, max=9, description="seed", **still),
+    }
+
+
+def explorer(*, run_now: bool = False, **defaults) -> Explorer:
+    """An :class:`~helpers.Explorer` over :func:`explore`, starting at its defaults (the post's)
+    updated by ``defaults`` (:func:`~helpers.widgets.explorer_start`); ``run_now`` runs once."""
+    return Explorer(
+        explore,
+        controls(explorer_start(explore, defaults, RULES)),
+        run_now=run_now,
+        title="Which epoch does the best checkpoint hold, and what does evaluate() say?",
+    )
