@@ -1,4 +1,5 @@
-"""Scenario 04 (helpers.scenarios.resnet): training, the momentum sweep, the seed reset, the explorer, the exercises.
+"""Scenario 04 (helpers.scenarios.resnet): the momentum sweep, the explorer, the exercises, the seed
+test.
 
 The BatchNorm tools themselves are tested in tests/test_batchnorm.py, whose small two-BatchNorm model
 these tests reuse.
@@ -10,28 +11,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import Table
-from helpers.batchnorm import batchnorm_layers
+from helpers import Table, preserved_state, recalibrate_batchnorm
 from helpers.scenarios.resnet import (
     MomentumSweep,
-    collapse_over_seeds,
-    divergence_by_stage,
+    answers,
     explore,
     explorer,
     first_correct_epoch,
-    kernels_in_build_order,
-    loaded_statistics,
-    plot_sweep,
-    reset_to_seed,
     sweep_grid,
     train_resnet,
 )
-from helpers.scenarios.resnet.answers import EXERCISES
-from helpers.selfcheck import check_exercise
+from helpers.scenarios.resnet.sweep import ONE_STEP_OLD, PRECISE
+from helpers.selfcheck import judge
+from tests.exercise_checks import assert_exercise_teaches, assert_scenario_exercises
+from tests.resnet_support import collapse_over_seeds, kernels_in_build_order, reset_to_seed
 from tests.test_batchnorm import data, two_bn_model  # noqa: F401 (`data` is a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,33 +50,31 @@ def test_momentum_never_touches_training_and_the_replay_matches_keras(keras, dat
         for a, b in zip(m5.trainable_variables, m9.trainable_variables)
     )
     assert s5.replay_error < 1e-5 and s9.replay_error < 1e-5
-    # The momentum-0.5 run's replay of 0.9 is what the real momentum-0.9 run kept.
-    for (mean, var), layer in zip(s5.averages[0.9], batchnorm_layers(m9)):
-        np.testing.assert_allclose(mean, layer.moving_mean.numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(var, layer.moving_variance.numpy(), rtol=1e-5, atol=1e-6)
-    assert s5.table.rows == s9.table.rows
+    assert s5.table.rows == s9.table.rows  # the replays do not depend on the momentum trained with
     grid = sweep_grid(s5.table)
     assert grid.column("statistics") == [
         "momentum 0.9",
         "momentum 0.5",
         "momentum 0.01",
-        "PreciseBN",
+        PRECISE,
+        ONE_STEP_OLD,
     ]
     assert grid.columns == ["statistics"] + [str(e) for e in range(1, 7)]
     # The recorded classes are those the real momentum-0.9 model predicts.
     final = s5.table.where(epoch=6, statistics="momentum 0.9")[0]["predicted"]
     assert final == " ".join(map(str, np.asarray(m9(x, training=False)).argmax(axis=1)))
-    # One row per epoch of how much the step changed the batch statistics (factors >= 1).
-    assert s5.change.column("epoch") == list(range(1, 7))
-    assert all(
-        big >= median >= 1
-        for big, median in zip(
-            s5.change.column("largest variance change"), s5.change.column("median variance change")
-        )
-    )
-    ax = plot_sweep(s5.table)
-    assert ax.get_xlabel() == "epoch" and "of 3" in ax.get_title()
-    plt.close(ax.figure)
+    # PreciseBN one step old: the statistics the epoch's step used, i.e. momentum 0's replay.
+    zero = MomentumSweep(x, y, momenta=(0.0,))
+    keras.utils.set_random_seed(3)
+    two_bn_model(keras, momentum=0.9).fit(x, y, epochs=6, verbose=0, callbacks=[zero])
+    rows = {r["statistics"]: r for r in sweep_grid(zero.table)}
+    assert rows["momentum 0"] == {**rows[ONE_STEP_OLD], "statistics": "momentum 0"}
+    # The model keeps its own statistics: the replay loads others only for a moment.
+    replayed = MomentumSweep(x, y, momenta=(0.9,))
+    keras.utils.set_random_seed(3)
+    m9b = two_bn_model(keras, momentum=0.9)
+    m9b.fit(x, y, epochs=6, verbose=0, callbacks=[replayed])
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(m9.variables, m9b.variables))
     with pytest.raises(ValueError, match="one batch per epoch"):
         two_bn_model(keras).fit(
             data[0],
@@ -91,22 +85,7 @@ def test_momentum_never_touches_training_and_the_replay_matches_keras(keras, dat
             callbacks=[MomentumSweep(data[0], data[1])],
         )
     with pytest.raises(ValueError, match="invalid `momenta`"):
-        MomentumSweep(x, y, momenta=(0.99, 1.0))
-    with pytest.raises(ValueError, match="invalid `momenta`"):
-        MomentumSweep(x, y, momenta=())
-
-
-def test_loaded_statistics_puts_the_model_back(keras, data):
-    x, _ = data
-    model = two_bn_model(keras)
-    layers = batchnorm_layers(model)
-    own = [layer.moving_variance.numpy().copy() for layer in layers]
-    with loaded_statistics(layers, [(np.ones(4), np.full(4, 9.0)), (np.ones(6), np.full(6, 9.0))]):
-        assert all(np.all(layer.moving_variance.numpy() == 9) for layer in layers)
-    assert all(np.array_equal(a, layer.moving_variance.numpy()) for a, layer in zip(own, layers))
-    with pytest.raises(ValueError, match="one pair per layer"):
-        with loaded_statistics(layers, [(np.ones(4), np.ones(4))]):
-            pass
+        MomentumSweep(x, y, momenta=(0.99, 1.5))
 
 
 def test_first_correct_epoch():
@@ -117,28 +96,22 @@ def test_first_correct_epoch():
         ]
     )
     assert first_correct_epoch(table, "s") == 4
-    with pytest.raises(ValueError, match="no rows"):
-        first_correct_epoch(table, "t")
+    assert first_correct_epoch(table, "t") is None
 
 
 def test_train_resnet_and_explorer_smoke():
     # One epoch at ResNet50's smallest input: the wiring, not the phenomenon (see the slow test).
     with pytest.raises(ValueError, match="invalid `epochs`"):
         train_resnet(input_size=32, epochs=0)
-    with pytest.raises(ValueError, match="invalid `architecture`"):
-        train_resnet(input_size=32, architecture="VGG16")
     with pytest.raises(ValueError, match="invalid `momentum`"):
         explore(momentum=1.5, epochs=1, input_size=32)
     result = explore(momentum=0.5, epochs=1, recalibrate=True, input_size=32)
     assert result.figure is not None and "predict() right on" in result.summary
-    assert (
-        result.values["inference_correct"] == result.values["training_correct"]
-    )  # recalibrated on the one batch
-    assert (
-        result.run.model is None and len(result.run.history["loss"]) == 1
-    )  # the model's memory is freed
+    assert result.values["expected_travelled"] == 0.5
+    assert result.run.model is None and len(result.run.history["loss"]) == 1  # memory freed
+    ax = result.figure.axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() and "PreciseBN" in ax.get_title()
     widget = explorer()
-    assert set(widget.values()) == {"momentum", "epochs", "recalibrate"}
     assert widget.values() == {"momentum": 0.99, "epochs": 5, "recalibrate": False}
 
 
@@ -146,9 +119,7 @@ def test_explorer_defaults_and_bad_input():
     widget = explorer(momentum=0.5, epochs=3, recalibrate=True, seed=2)
     assert widget.values() == {"momentum": 0.5, "epochs": 3, "recalibrate": True}
     assert widget.function.keywords == {"seed": 2, "input_size": 64}
-    assert (
-        explorer(momentum=0.25).values()["momentum"] == 0.25
-    )  # a value between the slider's stops
+    assert explorer(momentum=0.25).values()["momentum"] == 0.25  # between the slider's stops
     with pytest.raises(ValueError, match="invalid setting 'dropout_1'"):
         explorer(dropout_1=0.2)
     with pytest.raises(ValueError, match="invalid `momentum`"):
@@ -163,52 +134,98 @@ def test_explorer_defaults_and_bad_input():
         explore(recalibrate=1, epochs=1, input_size=32)
 
 
-def test_divergence_by_stage_leaves_the_model_unchanged(keras):
-    from helpers.batchnorm import fingerprint
-    from helpers.models import build_resnet50
-
-    model = build_resnet50(32)
-    x = np.random.default_rng(0).uniform(0, 255, size=(3, 32, 32, 1)).astype("float32")
-    before = fingerprint(model)
-    table = divergence_by_stage(model, x)
-    assert fingerprint(model) == before and len(table) == 7
-    assert table[0]["relative difference"] > 1  # fresh statistics (0, 1) against raw pixels
-    with pytest.raises(ValueError, match="invalid `stages`"):
-        divergence_by_stage(model, x, stages=("nope",))
+# ---------------------------------------------------------------------------- the exercises
 
 
-def test_check_exercise_accepts_the_answer_and_refuses_the_stub(keras):
-    from helpers.batchnorm import batch_statistics, recalibrate_batchnorm, travelled, updates_needed
+def precise_bn_batches(model, batches):
+    """Exercise 3's solution cell, as the notebook writes it."""
+    import keras
 
-    assert sorted(EXERCISES) == [1, 2, 3, 4]
-    # Exercises 1-2 need no context.
-    assert check_exercise("resnet", 1, 1 - 0.9**5, show=False)
-    assert not check_exercise("resnet", 1, travelled(0.99, 5), show=False)
-    assert check_exercise("resnet", 2, int(np.ceil(updates_needed(0.99, 0.95) / 3)), show=False)
-    assert not check_exercise("resnet", 2, updates_needed(0.99, 0.95), show=False)
-    # Exercises 3-4 on a small two-BatchNorm model, solved as a student would.
-    keras.utils.set_random_seed(1)
-    x = np.random.default_rng(2).normal(size=(3, 4)).astype("float32") * 5 + 3
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    n, s1, s2 = 0, [0.0] * len(layers), [0.0] * len(layers)
+    for xb in batches:
+        h = keras.ops.convert_to_tensor(xb)
+        for layer in model.layers:
+            if layer in layers:
+                i, a = layers.index(layer), np.asarray(h, "float64")
+                s1[i] += len(xb) * a.mean(axis=0)
+                s2[i] += len(xb) * (a.var(axis=0) + a.mean(axis=0) ** 2)
+            h = layer(h, training=layer in layers)
+        n += len(xb)
+    for layer, m1, m2 in zip(layers, s1, s2):
+        layer.moving_mean.assign(m1 / n)
+        layer.moving_variance.assign(m2 / n - (m1 / n) ** 2)
+
+
+def dropout_on(model, batches):
+    """Section 3's loop copied as it is: `training=True` switches Dropout on as well."""
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    inputs = keras.Model(model.inputs[0], [layer.input for layer in layers])
+    n, s1, s2 = 0, [0.0] * len(layers), [0.0] * len(layers)
+    for xb in batches:
+        for i, a in enumerate(inputs(xb, training=True)):
+            a = np.asarray(a, "float64")
+            s1[i] += len(xb) * a.mean(axis=0)
+            s2[i] += len(xb) * (a.var(axis=0) + a.mean(axis=0) ** 2)
+        n += len(xb)
+    for layer, m1, m2 in zip(layers, s1, s2):
+        layer.moving_mean.assign(m1 / n)
+        layer.moving_variance.assign(m2 / n - (m1 / n) ** 2)
+
+
+@pytest.fixture
+def collapsed(keras):
+    """Three samples, two BatchNorm layers, trained as the post trained: one batch per epoch."""
+    keras.utils.set_random_seed(4)
+    x = np.random.default_rng(4).normal(size=(3, 4)).astype("float32") * 5 + 3
     y = np.eye(3, dtype="float32")
-    model = two_bn_model(keras)
-    model.fit(x, y, epochs=3, verbose=0)
-    context = {"model": model, "x": x, "y": y}
-    recalibrate_batchnorm(model, x, batch_size=1)
-    answer_3 = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
-    assert check_exercise("resnet", 3, answer_3, show=False, **context)
-    share = travelled(0.99, 5)
-    for layer, (mean, var) in zip(batchnorm_layers(model), batch_statistics(model, x).values()):
-        layer.moving_mean.assign(share * mean)
-        layer.moving_variance.assign(1 + share * (var - 1))
-    answer_4 = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
-    assert check_exercise("resnet", 4, answer_4, show=False, **context)
-    assert not check_exercise("resnet", 3, answer_4, show=False, **context)
-    # The expected values leave the student's model as it was.
-    assert model.evaluate(x, y, verbose=0, return_dict=True)["loss"] == answer_4
-    # `...` is what `make student` leaves: never right, never a crash, with or without context.
-    for number in EXERCISES:
-        assert check_exercise("resnet", number, ..., show=False) is False
-        assert check_exercise("resnet", number, ..., show=False, **context) is False
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["acc"])
+    model.fit(x, y, epochs=30, verbose=0)
+    return {"model": model, "x": x, "y": y}
+
+
+def test_every_exercise_teaches(collapsed):
+    model, x = collapsed["model"], collapsed["x"]
+    with preserved_state(model):  # the notebook's run cell of exercise 1
+        right_1 = sum(int(np.argmax(model(x[i : i + 1], training=True)) == i) for i in range(3))
+    with preserved_state(model):  # and of exercise 4, through the kit
+        recalibrate_batchnorm(model, x, batch_size=1)
+        right_4 = int(np.sum(np.argmax(model(x, training=False), axis=1) == [0, 1, 2]))
+    assert right_1 < 3 and right_4 < 3  # so that "3" is a misconception here too
+    assert_scenario_exercises(
+        "resnet",
+        references={1: right_1, 2: "c", 3: precise_bn_batches, 4: right_4},
+        contexts={1: collapsed, 4: collapsed},
+    )
+
+
+def test_exercise_3_reference_is_the_kits_precise_bn_and_copying_section_3_is_not_enough(keras):
+    exercise = answers.EXERCISES[3]
+    # On equal batches (the first case: 5, 5, 3) the reference equals recalibrate_batchnorm.
+    case = exercise.cases()[0]
+    reference = case(answers.precise_bn)
+    kit = exercise.cases()[0](
+        lambda model, batches: recalibrate_batchnorm(model, np.concatenate(batches), batch_size=5)
+    )
+    for (mean, var), (kit_mean, kit_var) in zip(reference, kit):
+        np.testing.assert_allclose(mean, kit_mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(var, kit_var, rtol=1e-4, atol=1e-5)
+    # Section 3's loop copied as it is switches Dropout on: a wrong answer, with the hint.
+    assert judge(exercise, dropout_on).status == "hint"
+    assert_exercise_teaches("resnet", 3, precise_bn_batches)
 
 
 def test_seed_reset_gives_the_weights_of_a_fresh_build(keras):
@@ -245,7 +262,7 @@ def test_collapse_holds_over_seeds():
     else:
         code = (
             "import json; from helpers import setup_notebook; setup_notebook(seed=0, plots=False); "
-            "from helpers.scenarios.resnet import collapse_over_seeds; "
+            "from tests.resnet_support import collapse_over_seeds; "
             "print(json.dumps(collapse_over_seeds(range(10)).rows))"
         )
         done = subprocess.run(

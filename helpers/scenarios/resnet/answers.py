@@ -1,80 +1,159 @@
-"""Expected values of notebook 04's exercises, computed out of the notebook's sight.
-
-Read by :func:`helpers.selfcheck.check_exercise` (``"resnet"``). Each
-``expected`` function computes the answer from the objects the check cell
-passes -- the student's own model and images -- so a check holds on any CPU.
-Nothing here changes the model: statistics loaded for a measurement are put
-back.
-"""
+"""Notebook 04's exercises, checked out of sight (:func:`helpers.check_exercise`) from the
+student's own model, which nothing here changes. Exercise 3's cases are models the notebook
+never shows."""
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
-from helpers.batchnorm import batch_statistics, batchnorm_layers, travelled, updates_needed
-from helpers.scenarios.resnet.sweep import loaded_statistics
-from helpers.selfcheck import Exercise
+from helpers.batchnorm import batchnorm_layers, recalibrate_batchnorm
+from helpers.modes import preserved_state
+from helpers.reproducibility import import_tensorflow_quietly
+from helpers.selfcheck import Exercise, Misconception
 
-
-def evaluate_with(model, x, y, statistics) -> dict:
-    """``model.evaluate(x, y)`` with ``statistics`` (one (mean, variance) per BN layer) loaded."""
-    layers = [layer for layer in batchnorm_layers(model) if layer.trainable]
-    with loaded_statistics(layers, statistics):
-        return model.evaluate(x, y, verbose=0, return_dict=True)
+tf, keras = import_tensorflow_quietly()
 
 
-def recalibrated_loss(*, model, x, y, batch_size: int = 1, **_) -> float:
-    """evaluate()'s loss after PreciseBN with ``batch_size`` (the model is left as it was)."""
-    return evaluate_with(
-        model, x, y, list(batch_statistics(model, x, batch_size=batch_size).values())
-    )["loss"]
+def right_one_image_per_batch(model, x, y, precise_bn=False) -> int:
+    """Images right in training mode, or after PreciseBN, one image per batch (model kept)."""
+    labels = np.argmax(y, axis=1)
+    with preserved_state(model):
+        if precise_bn:
+            recalibrate_batchnorm(model, x, batch_size=1)
+            return int(np.sum(np.argmax(model(x, training=False), axis=1) == labels))
+        return sum(
+            int(np.argmax(model(x[i : i + 1], training=True)) == labels[i]) for i in range(3)
+        )
 
 
-def formula_loss(*, model, x, y, momentum: float = 0.99, updates: int = 5, **_) -> float:
-    """evaluate()'s loss with each moving statistic ``travelled(momentum, updates)`` of the way.
+def _inputs_seen(model, batches, training=True):
+    """Per batch: its size and every BatchNorm layer's input, only BatchNorm in ``training``."""
+    for xb in batches:
+        h, seen = keras.ops.convert_to_tensor(xb), []
+        for layer in model.layers:
+            is_bn = isinstance(layer, keras.layers.BatchNormalization)
+            seen += [np.asarray(h, "float64")] if is_bn else []
+            h = layer(h, training=is_bn and training)
+        yield len(xb), seen
 
-    From its start (mean 0, variance 1) towards the batch statistics of the
-    model's current weights, as if those had held still for ``updates``
-    steps (the model is left as it was).
-    """
-    share = travelled(momentum, updates)
-    stats = [
-        (share * mean, 1 + share * (var - 1)) for mean, var in batch_statistics(model, x).values()
-    ]
-    return evaluate_with(model, x, y, stats)["loss"]
+
+def _write(model, stats):
+    for layer, (mean, var) in zip(batchnorm_layers(model), stats):
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(var)
+
+
+def _combine(model, batches, spread=True, training=True):
+    parts = list(_inputs_seen(model, batches, training))
+    n, stats = sum(size for size, _ in parts), []
+    for i in range(len(parts[0][1])):
+        mean = sum(s * seen[i].mean(0) for s, seen in parts) / n
+        square = sum(s * (seen[i].var(0) + spread * seen[i].mean(0) ** 2) for s, seen in parts) / n
+        stats.append((mean, square - spread * mean**2))
+    _write(model, stats)
+
+
+def precise_bn(model, batches):
+    """PreciseBN over ``batches``: E[μ_b] and E[σ²_b + μ_b²] − E[μ_b]², weighted by size."""
+    _combine(model, batches)
+
+
+def averaged_variances(model, batches):  # wrong: E[σ²_b], without the spread of the means
+    _combine(model, batches, spread=False)
+
+
+def upstream_inference(model, batches):  # wrong: earlier BatchNorm layers use moving statistics
+    _combine(model, batches, training=False)
+
+
+def momentum_updates(model, batches):  # wrong: Keras's own moving averages, as fit() keeps them
+    list(_inputs_seen(model, batches))  # each BatchNorm call in training mode updates them
+
+
+def _cases():
+    """Two small models with Dropout between BatchNorm layers; batches of unequal sizes."""
+    cases, layers = [], keras.layers
+    for seed, sizes in ((11, (5, 5, 3)), (12, (4, 7))):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential([keras.Input((6,)), layers.Dense(8), layers.BatchNormalization(),
+                                  layers.Dropout(0.5), layers.Dense(5, "relu"),
+                                  layers.BatchNormalization(), layers.Dense(3)])  # fmt: skip
+        rng = np.random.default_rng(seed)
+        batches = [
+            (rng.normal(size=(s, 6)) * 2 + 3 * k).astype("float32") for k, s in enumerate(sizes)
+        ]
+
+        def case(implementation, model=model, batches=batches):
+            implementation(model, batches)
+            return [
+                (b.moving_mean.numpy(), b.moving_variance.numpy()) for b in batchnorm_layers(model)
+            ]
+
+        cases.append(case)
+    return cases
+
+
+def _wrong(value, feedback):
+    return Misconception(wrong=lambda: value, feedback=feedback)
 
 
 EXERCISES = {
     1: Exercise(
-        name="Exercise 1",
-        hint="each update keeps `momentum` of what is left of the starting value; "
-        "bn.travelled() does the arithmetic",
-        expected=lambda **_: travelled(0.9, 5),
-        rtol=1e-6,
+        hint="in training mode BatchNorm normalises with the statistics of the batch in front of it: "
+        "which batch is that now, and which did the weights learn with?",
+        expected=right_one_image_per_batch,
+        misconceptions=[
+            _wrong(3, "training mode is not fit() by itself: fit() normalised with the statistics of "
+                   "its batch of three; one image alone has other statistics, which the weights never met"),
+        ],
     ),
     2: Exercise(
-        name="Exercise 2",
-        hint="find the updates needed with bn.updates_needed(), then divide by the updates per epoch "
-        "and round up",
-        expected=lambda **_: math.ceil(updates_needed(0.99, fraction=0.95) / 3),
+        kind="choice",
+        hint="ask what the momentum multiplies, and what fit() reads in training mode",
+        expected=lambda: "c",
+        choices={
+            "a": "A lower momentum lets the weights learn faster, so they fit the images sooner.",
+            "b": "With a small momentum BatchNorm is switched off at inference.",
+            "c": "Each update keeps only 1 % of the old moving value, so the moving statistics are "
+            "nearly those of the weights one step old; once a step barely changes them, they fit.",
+            "d": "A small momentum makes fit() normalise with the moving statistics too.",
+        },
+        misconceptions=[
+            _wrong("a", "BatchNorm's momentum is not the learning rate of the weights (nor Adam's "
+                   "momentum): it only weights the moving averages, which fit() never reads"),
+            _wrong("b", "BatchNorm is not off at inference: it normalises with its moving statistics; "
+                   "the momentum only decides how fast those follow the batches"),
+            _wrong("d", "in training mode BatchNorm always uses the batch's own statistics, whatever "
+                   "the momentum; the moving ones are read only at inference"),
+        ],
     ),
     3: Exercise(
-        name="Exercise 3",
-        hint="call bn.recalibrate_batchnorm on the model with the other batch size, then evaluate() "
-        "on the three images and read the loss",
-        expected=recalibrated_loss,
-        rtol=1e-3,
-        atol=1e-6,
+        kind="function",
+        hint="per BatchNorm layer, add up n_b·μ_b and n_b·(σ²_b + μ_b²) over the batches with only "
+        "BatchNorm in training mode (call the layers one by one), then divide by N",
+        expected=lambda: precise_bn,
+        cases=_cases,
+        misconceptions=[
+            _wrong(averaged_variances, "you averaged the batch variances: the population variance "
+                   "also holds the spread of the batch means, E[σ² + μ²] − E[μ]²"),
+            _wrong(momentum_updates, "these are momentum updates, the moving averages fit() keeps: "
+                   "PreciseBN replaces them with the exact average over the batches"),
+            _wrong(upstream_inference, "the earlier BatchNorm layers normalised with their moving "
+                   "statistics: in fit() each uses its batch's, so the later layers see other inputs"),
+        ],
+        rtol=1e-4,
+        atol=1e-5,
     ),
     4: Exercise(
-        name="Exercise 4",
-        hint="take bn.batch_statistics(model, x), move each (mean, variance) from (0, 1) only "
-        "bn.travelled(0.99, 5) of the way, assign them to the layers' moving statistics, then "
-        "evaluate() and read the loss",
-        expected=formula_loss,
-        rtol=1e-3,
-        atol=1e-6,
+        hint="the combination over batches is exact, but what did each deeper layer's input look "
+        "like when every image was normalised on its own?",
+        expected=lambda model, x, y: right_one_image_per_batch(model, x, y, precise_bn=True),
+        misconceptions=[
+            _wrong(3, "E[σ² + μ²] − E[μ]² is exact for the inputs the layers saw; but with batches "
+                   "of one image every deeper layer saw inputs normalised image by image, not as in "
+                   "fit()'s batch of three"),
+        ],
     ),
-}
+}  # fmt: skip
 
-__all__ = ["EXERCISES", "evaluate_with", "formula_loss", "recalibrated_loss"]
+__all__ = ["EXERCISES", "precise_bn", "right_one_image_per_batch"]

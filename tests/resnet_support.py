@@ -1,7 +1,8 @@
-"""Repeat the post's training over seeds with one compiled model.
+"""Test support for scenario 04: repeat the post's training over seeds with one compiled model.
 
-Introduced in ``tests/test_resnet.py``'s seed test, which
-``notebooks/04_resnet_batchnorm.ipynb`` cites. Tracing ResNet50's training
+Used by ``tests/test_resnet.py``'s seed test, which
+``notebooks/04_resnet_batchnorm.ipynb`` cites (moved here from the scenario
+package: only the tests use it). Tracing ResNet50's training
 step costs more than five steps, so :func:`collapse_over_seeds` traces it
 once and, for each seed, gives the same model exactly the starting weights a
 fresh build would have (:func:`kernels_in_build_order`,
