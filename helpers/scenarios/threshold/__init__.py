@@ -1,54 +1,20 @@
 """Scenario 03: ``fit()`` logs accuracy 1.0, ``evaluate()`` on the same data disagrees.
 
-Introduced in ``notebooks/03_fit_says_one.ipynb``.
-
-* :mod:`.run`: the post's data and run, sample orders, what happens inside an epoch;
-* :mod:`.runner`: :class:`ThresholdRunner`, the post's ``fit()`` fast enough for many seeds;
-* :mod:`.seeds`: many seeds -- where each stopping rule fires, shares with intervals;
-* :mod:`.figures`: plots and the explorer; :mod:`.answers`: the exercises' expected values.
+``notebooks/03_fit_says_one.ipynb`` writes the post's code and the mechanism in plain Keras and
+imports this package as ``th``: :mod:`.run` (data, decision boundary, the runner for many seeds),
+:mod:`.figures`, :mod:`.explorer`, :mod:`.answers` (the exercises' checks).
 """
 
-from helpers.scenarios.threshold.figures import explore, explorer, plot_boundary, plot_errors
+from helpers.scenarios.threshold.explorer import explore, explorer
+from helpers.scenarios.threshold.figures import plot_boundary, plot_errors
 from helpers.scenarios.threshold.run import (
-    OUTCOMES,
-    STOP_MONITORS,
-    Run,
-    batch_table,
+    ThresholdRunner,
     decision_boundary,
-    epoch_orders,
-    keras_shuffle_orders,
-    outcome,
-    post_fit,
-    threshold_data,
-)
-from helpers.scenarios.threshold.runner import ThresholdRunner, Trajectory, first_epoch
-from helpers.scenarios.threshold.seeds import (
-    outcome_counts,
     seed_table,
-    symptom_shares,
+    shares,
+    threshold_data,
     wilson_interval,
 )
 
-__all__ = [
-    "OUTCOMES",
-    "STOP_MONITORS",
-    "Run",
-    "ThresholdRunner",
-    "Trajectory",
-    "batch_table",
-    "decision_boundary",
-    "epoch_orders",
-    "explore",
-    "explorer",
-    "first_epoch",
-    "keras_shuffle_orders",
-    "outcome",
-    "outcome_counts",
-    "plot_boundary",
-    "plot_errors",
-    "post_fit",
-    "seed_table",
-    "symptom_shares",
-    "threshold_data",
-    "wilson_interval",
-]
+__all__ = ["ThresholdRunner", "decision_boundary", "explore", "explorer", "plot_boundary"]
+__all__ += ["plot_errors", "seed_table", "shares", "threshold_data", "wilson_interval"]
