@@ -582,8 +582,8 @@ def plain_mean(values, sizes):
 EXERCISES = {
     1: Exercise(
         hint="find the smallest loss, then count epochs from 1",
-        expected=lambda losses: int(np.argmin(losses)) + 1,
-        misconceptions=[Misconception(lambda losses: int(np.argmin(losses)), "epochs count from 1")],
+        expected=lambda measured: measured,
+        misconceptions=[Misconception(lambda measured: measured - 1, "epochs count from 1")],
         atol=0.0,
         points=1,
     ),
@@ -607,15 +607,18 @@ EXERCISES = {
 }
 """
 KINDS_SOLUTIONS = {
-    1: "answer_1 = losses.index(min(losses)) + 1",
+    1: "prediction_1 = 2",
     2: 'answer_2 = "b"',
     3: "def logged_mean(values, sizes):\n"
     "    total = sum(v * n for v, n in zip(values, sizes))\n"
     "    return total / sum(sizes)",
 }
+KINDS_EXPERIMENT = (
+    "measured_1 = losses.index(min(losses)) + 1"  # after the prediction, before its check
+)
 KINDS_CHECKS = {
-    1: 'ok_1 = check_exercise("gradekinds.lesson", 1, answer_1, losses=losses)',
-    2: 'ok_2 = check_exercise("gradekinds.lesson", 2, answer_2)',
+    1: 'ok_1 = check_exercise("gradekinds.lesson", 1, prediction_1, measured=measured_1)',
+    2: 'check_exercise("gradekinds.lesson", 2, answer_2)',  # the bare call is a check cell too
     3: 'ok_3 = check_exercise("gradekinds.lesson", 3, logged_mean)',
 }
 
@@ -642,7 +645,7 @@ def kinds_notebook(folder: Path):
         md("## Exercises"),
     ]
     questions = {
-        1: "**Exercise 1 · Number.** At which epoch (from 1) is the loss lowest?",
+        1: "**Exercise 1 · Predict.** At which epoch (from 1) will the loss be lowest?",
         2: "**Exercise 2 · Choice.** What makes the logged loss differ? (a) dropout (b) the weights",
         3: "**Exercise 3 · Function.** Write `logged_mean(values, sizes)`.",
     }
@@ -650,8 +653,10 @@ def kinds_notebook(folder: Path):
         nb.cells += [
             tagged(md(questions[k]), "exercise"),
             tagged(code(KINDS_SOLUTIONS[k]), "solution"),
-            tagged(code(KINDS_CHECKS[k]), "check"),
         ]
+        if k == 1:
+            nb.cells += [md("Now run the experiment."), code(KINDS_EXPERIMENT)]
+        nb.cells.append(tagged(code(KINDS_CHECKS[k]), "check"))
     nb.cells.append(md("The end."))
     return nb
 
@@ -677,12 +682,16 @@ def test_the_every_kind_notebook_passes_its_own_checks(tmp_path, monkeypatch):
     nb = kinds_notebook(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace = {}
-    exec(nb.cells[1].source, namespace)
-    for k in (1, 2, 3):
-        exec(KINDS_SOLUTIONS[k], namespace)
-    references = {1: namespace["answer_1"], 2: namespace["answer_2"], 3: namespace["logged_mean"]}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "check" not in cell.metadata.get("tags", []):
+            exec(cell.source, namespace)
+    references = {
+        1: namespace["prediction_1"],
+        2: namespace["answer_2"],
+        3: namespace["logged_mean"],
+    }
     assert_scenario_exercises(
-        "gradekinds.lesson", references, {1: {"losses": namespace["losses"]}}, min_exercises=3
+        "gradekinds.lesson", references, {1: {"measured": namespace["measured_1"]}}, min_exercises=3
     )
     from gradekinds.lesson.answers import EXERCISES
 
@@ -701,7 +710,8 @@ def test_otter_grades_every_kind_full_zero_and_partial(otter, kinds):
     ============  =====================  ========================  =================
 
     Totals 1/6 and 5/6: partial. Every check cell shows its verdict (correct, the misconception's
-    feedback, not attempted, the hint) and the notebooks run to the end.
+    feedback, not attempted, the hint) and the notebooks run to the end. The number is a prediction
+    whose experiment runs between it and its check: its hidden test must run after the experiment.
     """
     nb, assignment = kinds.nb, kinds.assignment
     student = nbformat.read(assignment.student, as_version=4)
@@ -722,7 +732,7 @@ def test_otter_grades_every_kind_full_zero_and_partial(otter, kinds):
         assert "'b'" not in test and '"b"' not in test and "weighted_mean" not in test
     submissions = {
         "first": {1: KINDS_SOLUTIONS[1], 2: 'answer_2 = "A"'},
-        "second": {1: "answer_1 = 3", 2: KINDS_SOLUTIONS[2], 3: KINDS_SOLUTIONS[3]},
+        "second": {1: "prediction_1 = 3", 2: KINDS_SOLUTIONS[2], 3: KINDS_SOLUTIONS[3]},
     }
     expected = {
         "first": (

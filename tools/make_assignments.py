@@ -21,8 +21,14 @@ each exercise turned into one question::
     hidden test:                the check cell's own call, with show=False:
     assert check_exercise("<scenario>", k, answer_k, run=..., show=False)
     # END TESTS
+    …                           the cells between the solution and the check,
+    ok_k = check_exercise(…)    and the cell tagged `check`, kept for the student
     # END QUESTION
-    ok_k = check_exercise(…)    the cell tagged `check`, kept for the student
+
+otter runs a question's tests after the last cell of the question, here the
+check cell, so a predict-before-you-run exercise's experiment (the cells
+between the prediction and its check) has run when its hidden test compares
+the prediction with what it measured.
 
 The hidden test is the self-check itself: the same function, the same
 arguments, so the same tolerances (the scenario's ``answers.py``); nothing in
@@ -30,9 +36,10 @@ the test holds the expected value either. It grades every kind of exercise
 the same way: a number or a prediction, a choice's letter, or a function the
 student wrote (the answer is then the function, e.g.
 ``check_exercise("start", 2, logged_mean)``, run on the hidden cases; its
-stub raises ``NotImplementedError`` and reads "not attempted yet"). A question scores all its points or
-none (``all_or_nothing``), so an untouched notebook scores zero and a notebook
-with one exercise solved scores exactly that question's points.
+stub raises ``NotImplementedError`` and reads "not attempted yet"). A
+question scores all its points or none (``all_or_nothing``), so an untouched
+notebook scores zero and a notebook with one exercise solved scores exactly
+that question's points.
 
 The students' notebooks need no otter-grader: the config turns off otter's
 own cells (``init_cell``, ``check_all_cell``, ``export_cell``, per-question
@@ -201,7 +208,7 @@ def _code(source: str):
 
 
 def question_cells(nb, exercise: Exercise, points: int, later: str) -> list:
-    """The cells of one otter question, from the exercise's text up to its tests."""
+    """The cells of one otter question, from the exercise's text to its check cell."""
     k, solution = exercise.number, nb.cells[exercise.solution]
     prompt = code_stub(solution.source, later)
     answer = copy.deepcopy(solution)
@@ -229,8 +236,10 @@ def question_cells(nb, exercise: Exercise, points: int, later: str) -> list:
             _code(public),
             _code(hidden),
             _raw("# END TESTS"),
-            _raw("# END QUESTION"),
         ]
+        # otter runs the tests after the question's last cell: the check, after any experiment.
+        + [copy.deepcopy(c) for c in nb.cells[exercise.solution + 1 : exercise.check + 1]]
+        + [_raw("# END QUESTION")]
     )
 
 
@@ -259,7 +268,6 @@ def make_assignment(nb, name: str, *, points: Callable[[str, int], int] = exerci
             if c.cell_type == "code" and SOLUTION_TAG not in tags(c)
         )
         cells += question_cells(nb, exercise, points(exercise.scenario, exercise.number), later)
-        cells += [copy.deepcopy(c) for c in nb.cells[exercise.solution + 1 : exercise.check + 1]]
         start = exercise.check + 1
     master.cells = cells + [copy.deepcopy(c) for c in nb.cells[start:]]
     return master
