@@ -55,8 +55,7 @@ def explore(
         epoch,
         floor=LN2,
         ax=figure.add_subplot(),
-        title=f"monitor={key!r}: best {best:.3f} (epoch {epoch}), "
-        f"evaluate() {evaluated:.3f}; {HEADER} {values['gap']:+.3f}",
+        title=f"monitor={key!r}: {HEADER} {values['gap']:+.3f}",
     )
     summary = (
         f"Best {key} logged: {best:.4f} at epoch {epoch}; evaluate() of that "
