@@ -1,4 +1,4 @@
-"""Scenario 05 (``helpers.scenarios.more_gaps``): unit tests, the explorer, exercises, robustness."""
+"""Scenario 05 (``helpers.scenarios.more_gaps``): units, the explorer, the exercises, robustness."""
 
 from __future__ import annotations
 
@@ -7,154 +7,172 @@ import pytest
 
 from helpers.scenarios import more_gaps as mg
 from helpers.scenarios.more_gaps import answers
-from helpers.selfcheck import check_exercise, exercises
+from tests import more_gaps_support as support
+from tests.exercise_checks import assert_scenario_exercises
 
 # ------------------------------------------------------------------ fast unit tests
 
 
 def test_build_mlp_shapes_and_penalty(keras):
-    model = mg.build_mlp(l2=0.05)
+    model = mg.run.build_mlp(l2=0.05, dropout=0.5)
     assert model.output_shape == (None, 10) and len(model.losses) == 2
-    assert mg.penalty(model) > 0 and mg.penalty(mg.build_mlp()) == 0
-    image = mg.build_mlp(inputs=(28, 28, 1), outputs=1)
+    assert [type(layer).__name__ for layer in model.layers].count("Dropout") == 1
+    assert not mg.run.build_mlp().losses
+    image = mg.run.build_mlp(inputs=(28, 28, 1), outputs=1)
     assert image.output_shape == (None, 1)
+    with pytest.raises(ValueError, match="invalid `dropout`"):
+        mg.run.build_mlp(dropout=1.0)
 
 
 def test_evaluate_includes_the_penalty(keras):
-    x, y = mg.flat_digits(64)
-    model = mg.build_mlp(l2=0.05)
-    mg.compile_penalised(model)
-    result = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert abs(result["loss"] - result["data_loss"] - mg.penalty(model)) < 1e-4
+    x, y = mg.run.flat_digits(test=True)
+    model = mg.run.build_mlp(l2=0.05)
+    data_loss = keras.metrics.SparseCategoricalCrossentropy(name="data_loss")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=[data_loss])
+    result = model.evaluate(x[:64], y[:64], verbose=0, return_dict=True)
+    penalty = sum(float(v) for v in model.losses)
+    assert penalty > 0 and abs(result["loss"] - result["data_loss"] - penalty) < 1e-4
 
 
-def test_sample_weights_and_errors():
-    assert mg.sample_weights(np.array([[0.0], [1.0]]), {0: 1, 1: 10}).tolist() == [1.0, 10.0]
-    assert mg.sample_weights(np.eye(3)[[2, 0]], {0: 1, 1: 2, 2: 5}).tolist() == [5.0, 1.0]
-    with pytest.raises(ValueError, match="no weight for class 1"):
-        mg.sample_weights(np.array([0, 1]), {0: 1})
-    with pytest.raises(ValueError, match="invalid `class_weight`"):
-        mg.sample_weights(np.array([0, 1]), [1, 10])
+def test_digits():
+    x, y = mg.run.flat_digits()
+    assert x.shape == (3000, 784) and x.min() >= 0 and x.max() <= 1 and len(y) == 3000
+    assert mg.run.flat_digits(test=True)[0].shape == (500, 784)
+    x_new, y_new = mg.run.small_digits(shifted=True)
+    x_old, y_old = mg.run.small_digits(shifted=False)
+    assert x_new.shape[1:] == (14, 14, 1) and set(y_new) == set(y_old) == {0, 1, 2, 3, 4}
+    assert x_new.mean() > 0.5 > x_old.mean()  # inverted: mostly white
 
 
-def test_binary_digits_are_one_in_ten():
-    x, y = mg.binary_digits(0)
-    assert x.shape == (3000, 784) and y.shape == (3000, 1) and 0.05 < y.mean() < 0.15
-    with pytest.raises(ValueError, match="invalid `digit`"):
-        mg.binary_digits(10)
-
-
-def test_write_digit_folder(tmp_path):
-    folder = mg.write_digit_folder(tmp_path / "d", digits=(3, 8), per_class=5)
-    assert sorted(p.name for p in folder.iterdir()) == ["3", "8"]
-    assert len(list((folder / "8").glob("*.png"))) == 5
-    with pytest.raises(ValueError, match="invalid `per_class`"):
-        mg.write_digit_folder(tmp_path / "e", per_class=10_000)
-
-
-def test_predict_with_labels_stays_paired(keras):
-    import tensorflow as tf
-
-    x = np.arange(20, dtype="float32")[:, None]
-    ds = (
-        tf.data.Dataset.from_tensor_slices((x, x))
-        .shuffle(20, reshuffle_each_iteration=True)
-        .batch(4)
-    )
-    identity = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
-    predictions, labels = mg.predict_with_labels(identity, ds)
-    assert np.array_equal(predictions, labels) and sorted(labels[:, 0]) == list(range(20))
-
-
-def test_unfreeze_top_and_frozen_batchnorm_rule(keras):
-    base = mg.build_conv_base()
-    assert mg.unfreeze_top(base, 0) == []
-    assert mg.unfreeze_top(base, 1) == ["conv2", "bn2"]
-    assert mg.unfreeze_top(base, 2, freeze_batchnorm=True) == ["conv1", "conv2"]
-    with pytest.raises(ValueError, match="invalid `unfrozen`"):
-        mg.unfreeze_top(base, 3)
-    # Keras's rule: a frozen BatchNormalization layer runs in inference mode even with training=True.
-    mg.unfreeze_top(base, 0)
+def test_frozen_batchnorm_runs_in_inference_mode(keras):
+    base = mg.run.build_conv_base()
+    for layer in base.layers:
+        layer.trainable = layer.name == "conv2"
     x = np.random.default_rng(0).normal(size=(8, 14, 14, 1)).astype("float32")
     assert np.allclose(base(x, training=True), base(x, training=False), atol=1e-6)
+    base.get_layer("bn2").trainable = True
+    assert not np.allclose(base(x, training=True), base(x, training=False), atol=1e-3)
+    with pytest.raises(ValueError, match="invalid `unfrozen`"):
+        mg.run.fine_tune(3)
 
 
-def test_batch_size_spread_in_training_mode_only(keras):
+def test_batch_size_changes_outputs_in_training_mode_only(keras):
     x = np.random.default_rng(0).normal(size=(16, 784)).astype("float32")
-    model = mg.build_mlp(batchnorm=True)
+    model = mg.run.build_mlp(batchnorm=True)
     before = [w.copy() for w in model.get_weights()]
-    training = mg.batch_size_spread(model, x, (1, 4, 16), training=True)
-    inference = mg.batch_size_spread(model, x, (1, 4, 16), training=False)
-    assert training.column("spread across samples")[0] < 1e-6  # batches of one: all outputs equal
-    assert training.column("largest change")[1] > 1e-3
-    assert max(inference.column("largest change")) < 1e-5
+    training = support.batch_size_spread(model, x, (1, 4, 16), training=True)
+    inference = support.batch_size_spread(model, x, (1, 4, 16), training=False)
+    assert training[1][1] < 1e-6  # batches of one: every output the same
+    assert training[4][0] > 1e-3 and max(change for change, _ in inference.values()) < 1e-5
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    with pytest.raises(ValueError, match="invalid `batch_size`"):
-        mg.batched_outputs(model, x, 0, training=True)
+
+
+def test_digit_folder_reads_back(tmp_path, keras):
+    folder = support.write_digit_folder(tmp_path / "d", per_class=5)
+    ds = keras.utils.image_dataset_from_directory(
+        folder, color_mode="grayscale", image_size=(28, 28), shuffle=False, verbose=False
+    )
+    images = np.concatenate([x for x, _ in ds])
+    assert ds.class_names == ["3", "8"] and images.shape == (10, 28, 28, 1)
+    assert images.max() > 200  # pixels 0-255, written unscaled
+
+
+# ------------------------------------------------------------------ the mechanism, against Keras
+
+
+def test_fit_loss_is_what_keras_logs_for_one_batch(keras):
+    """Exercise 2's reference equals fit()'s logged loss with class_weight and L2, one batch."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 6)).astype("float32")
+    y = (rng.random((50, 1)) < 0.3).astype("float32")
+    keras.utils.set_random_seed(1)
+    l2 = keras.regularizers.L2(0.1)
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(1, "sigmoid", kernel_regularizer=l2)]
+    )
+    model.compile("sgd", "binary_crossentropy")
+    prob, penalty = model.predict(x, verbose=0), sum(float(v) for v in model.losses)
+    weights = {0: 1.0, 1: 4.0}
+    logged = model.fit(x, y, batch_size=50, class_weight=weights, verbose=0).history["loss"][0]
+    assert abs(answers.fit_loss(y, prob, weights, penalty) - logged) < 1e-5
+    for mistake in ({"by": "weights"}, {"times": 2}, {"weighted": False}):
+        assert abs(answers.fit_loss(y, prob, weights, penalty, **mistake) - logged) > 1e-3
 
 
 # ------------------------------------------------------------------ explorer
 
 
 def test_explore_plain_function():
-    result = mg.explore(section="penalty", l2=0.05)
-    assert (
-        abs(
-            result.values["evaluate() loss"]
-            - result.values["evaluate() data_loss"]
-            - result.values["penalty (sum of model.losses)"]
-        )
-        < 1e-4
-    )
-    assert result.figure is not None and "penalty" in result.summary
+    result = mg.explorer.explore(section="class_weight", class_weight=10.0)
+    values = result.values
+    assert values["fit() logged (weighted)"] > 1.5 * values["evaluate()"]
+    assert values["evaluate()"] < values["evaluate(sample_weight)"]
+    assert result.figure is not None and "class_weight" in result.summary
 
 
 @pytest.mark.parametrize(
-    "settings, error, match",
+    "settings, match",
     [
-        (dict(section="dropout"), ValueError, "invalid `section`"),
-        (dict(l2=-0.1), ValueError, "invalid `l2`"),
-        (dict(class_weight=0), ValueError, "invalid `class_weight`"),
-        (dict(unfrozen=3), ValueError, "invalid `unfrozen`"),
-        (dict(batch_size=0), ValueError, "invalid `batch_size`"),
-        (dict(shuffle="no"), ValueError, "invalid `shuffle`"),
+        (dict(section="dropout"), "invalid `section`"),
+        (dict(class_weight=0), "invalid `class_weight`"),
+        (dict(unfrozen=3), "invalid `unfrozen`"),
+        (dict(batch_size=0), "invalid `batch_size`"),
     ],
 )
-def test_explore_rejects_bad_settings(settings, error, match):
-    with pytest.raises(error, match=match):
-        mg.explore(**settings)
+def test_explore_rejects_bad_settings(settings, match):
+    with pytest.raises(ValueError, match=match):
+        mg.explorer.explore(**settings)
 
 
 def test_explorer_widget_defaults_and_unknown_knob():
-    explorer = mg.explorer(batch_size=16, section="batch_size")
+    explorer = mg.explorer.explorer(batch_size=16, section="batch_size")
     assert explorer.values()["batch_size"] == 16 and explorer.values()["section"] == "batch_size"
     with pytest.raises(ValueError, match="invalid setting 'dropout_1'"):
-        mg.explorer(dropout_1=0.2)
+        mg.explorer.explorer(dropout_1=0.2)
     with pytest.raises(ValueError, match="invalid `unfrozen`"):
-        mg.explorer(unfrozen=-1)
+        mg.explorer.explorer(unfrozen=-1)
 
 
 # ------------------------------------------------------------------ exercises
 
 
-def test_exercises_right_and_stub():
-    assert sorted(exercises("more_gaps")) == [1, 2, 3]
-    right_1 = answers.evaluated_penalty(answers.WEAK_L2, 0)
-    assert check_exercise("more_gaps", 1, right_1, show=False)
-    assert not check_exercise("more_gaps", 1, right_1 * 1.5, show=False)
-    assert not check_exercise("more_gaps", 1, ..., show=False)
-    right_2 = answers.weighting_part(answers.MILD_WEIGHT, 0)
-    assert right_2 > 0 and check_exercise("more_gaps", 2, right_2, show=False)
-    assert not check_exercise("more_gaps", 2, ..., show=False)
+def _history(loss, val_loss, data_loss, val_data_loss):
+    return {
+        "loss": [loss],
+        "val_loss": [val_loss],
+        "data_loss": [data_loss],
+        "val_data_loss": [val_data_loss],
+    }
 
 
-def test_exercise_3_uses_the_students_model(keras):
-    model = mg.build_mlp(batchnorm=True)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    right = answers.training_mode_accuracy(model, 16)
-    assert check_exercise("more_gaps", 3, right, model=model, show=False)
-    assert not check_exercise("more_gaps", 3, right + 0.1, model=model, show=False)
-    assert not check_exercise("more_gaps", 3, ..., model=model, show=False)
+def notebook_fit_loss(y_true, y_prob, class_weight, penalty):
+    """The notebook's solution cell of exercise 2."""
+    p = np.clip(y_prob, 1e-7, 1 - 1e-7)
+    losses = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))[:, 0]
+    weights = np.array([class_weight[int(label)] for label in y_true[:, 0]])
+    return float((weights * losses).sum() / len(losses) + penalty)
+
+
+def test_every_exercise_teaches():
+    # Exercise 1's answer follows the run: the notebook's seed-0 run gives these values ("c").
+    history = _history(1.8923, 1.6711, 1.2623, 1.0696)
+    assert_scenario_exercises(
+        "more_gaps",
+        references={1: "c", 2: notebook_fit_loss, 3: "b", 4: "b"},
+        contexts={1: {"history": history}},
+    )
+
+
+@pytest.mark.parametrize(
+    "history, right",
+    [
+        ((1.80, 1.60, 1.20, 1.00), "a"),  # the same gap: the penalty did not change
+        ((2.60, 1.60, 1.20, 1.00), "b"),  # as if val_loss had no penalty
+        ((1.80, 1.65, 1.20, 1.00), "d"),
+    ],
+)
+def test_exercise_1_follows_the_measured_run(history, right):
+    assert answers.penalty_choice(_history(*history)) == right
 
 
 # ------------------------------------------------------------------ robustness over seeds
@@ -162,23 +180,30 @@ def test_exercise_3_uses_the_students_model(keras):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_phenomena_hold_over_seeds(seed):
+def test_phenomena_hold_over_seeds(seed, tmp_path):
     """Each section's symptom and fix, as the notebook asserts them, for seeds other than 0."""
-    penalty = mg.explore(section="penalty", seed=seed).values
-    assert penalty["evaluate() loss"] > 1.5 * penalty["evaluate() data_loss"]
-    weighted = mg.explore(section="class_weight", seed=seed).values
-    assert weighted["fit() logged (weighted)"] > 1.5 * weighted["evaluate()"]
+    _, history = support.train_penalised(0.05, seed)
+    h = history.history
+    assert h["loss"][0] > 1.3 * h["val_loss"][0]
+    assert all(
+        a - b > c - d
+        for a, b, c, d in zip(h["loss"], h["data_loss"], h["val_loss"], h["val_data_loss"])
+    )
+    _, dropout = support.train_penalised(0.05, seed, dropout=0.5)
+    assert answers.penalty_choice(dropout.history) == "c"  # exercise 1's answer holds
+    weighted = mg.explorer.explore(section="class_weight", seed=seed).values
     gap_all = weighted["fit() logged (weighted)"] - weighted["evaluate()"]
+    assert weighted["fit() logged (weighted)"] > 1.5 * weighted["evaluate()"]
     assert weighted["evaluate(sample_weight)"] - weighted["evaluate()"] > 0.3 * gap_all
-    shuffled = mg.explore(section="shuffle", seed=seed).values
-    assert shuffled["evaluate() accuracy"] > 0.85
-    assert abs(shuffled["predict() vs labels of a 2nd pass"] - 0.5) < 0.15
-    fixed = mg.explore(section="shuffle", shuffle=False, seed=seed).values
-    assert abs(fixed["predict() vs labels of a 2nd pass"] - fixed["evaluate() accuracy"]) < 1e-6
-    tuned = mg.explore(section="fine_tune", unfrozen=1, seed=seed).values
+    folder = support.write_digit_folder(tmp_path / "digits")
+    shuffled = support.shuffle_accuracies(folder, seed)
+    assert shuffled["evaluate"] > 0.85 and abs(shuffled["paired"] - 0.5) < 0.15
+    fixed = support.shuffle_accuracies(folder, seed, shuffle=False)
+    assert abs(fixed["paired"] - fixed["evaluate"]) < 1e-6
+    tuned = mg.explorer.explore(section="fine_tune", unfrozen=1, seed=seed).values
     assert tuned["fit() logged"] - tuned["evaluate()"] > 0.2 and tuned["evaluate()"] < 0.3
     assert tuned["evaluate() after recalibrate_batchnorm"] > tuned["fit() logged"] - 0.05
-    frozen = mg.explore(section="fine_tune", unfrozen=0, seed=seed).values
-    assert frozen["evaluate()"] > frozen["fit() logged"] - 0.05  # no collapse; the rest is drift
-    single = mg.explore(section="batch_size", batch_size=1, seed=seed).values
+    frozen = mg.explorer.explore(section="fine_tune", unfrozen=0, seed=seed).values
+    assert frozen["evaluate()"] > frozen["fit() logged"] - 0.05  # no collapse
+    single = mg.explorer.explore(section="batch_size", batch_size=1, seed=seed).values
     assert single["training mode"] < 0.2 and single["inference mode"] > 0.8

@@ -1,80 +1,137 @@
-"""Scenario 05's exercises: expected values computed out of the notebook's sight.
-
-Read by :func:`helpers.selfcheck.check_exercise` (``check_exercise("more_gaps",
-k, answer_k, ...)``) and by the graded assignments' hidden tests. Exercises 1
-and 2 are variations the notebook does not print (a weaker penalty, a milder
-class weight): their expected values come from :func:`train_penalised` and
-:func:`train_weighted`, which replay the student's plain ``fit()`` bit for bit
-when both set the same seed before building the model (the notebook asserts
-this for its own settings). Exercise 3 is computed from the student's own
-model. Tolerances are far below the differences between settings and far
-above float noise; both sides run on the same machine.
-"""
+"""Scenario 05's exercises, checked out of the notebook's sight: 1 predict (choice, against the
+student's own run), 2 write the mechanism (function, on unseen cases), 3 and 4 why (choice)."""
 
 from __future__ import annotations
 
-from helpers.modes import preserved_state
-from helpers.scenarios.more_gaps.finetune import batched_outputs
-from helpers.scenarios.more_gaps.run import (
-    binary_digits,
-    flat_digits,
-    sample_weights,
-    train_penalised,
-    train_weighted,
-)
-from helpers.selfcheck import Exercise
+import numpy as np
 
-WEAK_L2 = 0.01  # exercise 1
-MILD_WEIGHT = 3.0  # exercise 2
-TRAINING_BATCH = 16  # exercise 3
+from helpers.selfcheck import Exercise, Misconception
 
 
-def evaluated_penalty(l2: float = WEAK_L2, seed: int = 0) -> float:
-    """Section 1's run with ``l2``: evaluate()'s loss minus its data loss."""
-    model, _ = train_penalised(l2, seed)
-    x, y = flat_digits()
-    result = model.evaluate(x, y, verbose=0, return_dict=True)
-    return result["loss"] - result["data_loss"]
+def penalty_choice(history: dict) -> str:
+    """Exercise 1's answer from a run's history (the two gaps differ by the penalty's part)."""
+    last = {key: values[-1] for key, values in history.items()}
+    difference = (last["loss"] - last["val_loss"]) - (last["data_loss"] - last["val_data_loss"])
+    if abs(difference) < 0.005:
+        return "a"
+    if difference > 0.5 * (last["val_loss"] - last["val_data_loss"]):
+        return "b"
+    return "c" if difference > 0 else "d"
 
 
-def weighting_part(ratio: float = MILD_WEIGHT, seed: int = 0) -> float:
-    """Section 2's run with ``class_weight={0: 1, 1: ratio}``: evaluate(sample_weight) − evaluate()."""
-    model, _ = train_weighted(ratio, seed)
-    x, y = binary_digits()
-    weighted = model.evaluate(x, y, sample_weight=sample_weights(y, {0: 1.0, 1: ratio}), verbose=0)
-    return float(weighted[0]) - float(model.evaluate(x, y, verbose=0)[0])
+def fit_loss(y_true, y_prob, class_weight, penalty, *, by="samples", weighted=True, times=1):
+    """The loss ``fit()`` logs for one batch: Σ wᵢ ℓᵢ / N, plus the penalty once. The keywords
+    give the misconceptions: ``by="weights"`` (÷ Σ wᵢ), ``weighted=False``, ``times=2`` or 0."""
+    p = np.clip(y_prob, 1e-7, 1 - 1e-7)
+    losses = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))[:, 0]
+    weights = np.array([class_weight[int(label)] if weighted else 1.0 for label in y_true[:, 0]])
+    divisor = weights.sum() if by == "weights" else len(losses)
+    return float((weights * losses).sum() / divisor + times * penalty)
 
 
-def training_mode_accuracy(model, batch_size: int = TRAINING_BATCH) -> float:
-    """Accuracy on the 500 test digits of ``model(x_batch, training=True)``, batch by batch; model unchanged."""
-    x, y = flat_digits(500, test=True)
-    with preserved_state(model):
-        outputs = batched_outputs(model, x, batch_size, training=True)
-    return float((outputs.argmax(axis=1) == y).mean())
+def _wrong(**mistake):
+    return lambda: (
+        lambda y_true, y_prob, class_weight, penalty: fit_loss(
+            y_true, y_prob, class_weight, penalty, **mistake
+        )
+    )
 
 
-# Per exercise: the hint (a method, never a value), the expected value's function and its tolerances.
-_SPECS = {
-    1: (
-        "set the seed to 0, build_mlp(l2=0.01), compile as in section 1 (with the data_loss metric), fit "
-        "3 epochs with batch_size=32, then subtract evaluate()'s data_loss from its loss",
-        lambda: evaluated_penalty(WEAK_L2, 0),
-        dict(rtol=1e-3, atol=1e-4),
-    ),
-    2: (
-        "replay section 2 with class_weight={0: 1, 1: 3}; build the weights with mg.sample_weights and "
-        "subtract the unweighted evaluate() loss from the weighted one",
-        lambda: weighting_part(MILD_WEIGHT, 0),
-        dict(rtol=1e-3, atol=1e-4),
-    ),
-    3: (
-        "call the model with training=True on batches of 16 (as in section 5, inside preserved_state), "
-        "take the argmax and compare with y_test",
-        lambda model: training_mode_accuracy(model, TRAINING_BATCH),
-        dict(atol=0.0021),
-    ),
-}
+def _cases():
+    rng, cases = np.random.default_rng(2026), []
+    for n, class_weight, penalty in ((7, {0: 1, 1: 10}, 0.3), (40, {0: 2, 1: 0.5}, 0.05)):
+        y = (rng.random((n, 1)) < 0.3).astype("float32")
+        y[:2] = [[0.0], [1.0]]  # both classes in every case
+        p = rng.uniform(0.02, 0.98, size=(n, 1)).astype("float32")
+        cases.append(((y, p, class_weight, penalty), {}))
+    return cases
+
+
+def _choice(expected, choices, hint, feedback):
+    """A multiple-choice exercise whose every wrong choice carries its misconception."""
+    wrong = tuple(Misconception(lambda k=k: k, text) for k, text in feedback.items())
+    return Exercise(
+        kind="choice", hint=hint, expected=expected, choices=choices, misconceptions=wrong
+    )
+
+
 EXERCISES = {
-    k: Exercise(name=f"Exercise {k}", hint=hint, expected=expected, **tolerance)
-    for k, (hint, expected, tolerance) in _SPECS.items()
+    1: _choice(
+        lambda history: penalty_choice(history),
+        {
+            "a": "the same: the L2 penalty is in both losses, so it cancels",
+            "b": "larger by about the whole penalty (the sum of model.losses)",
+            "c": "larger by a little: a few hundredths",
+            "d": "smaller",
+        },
+        "write each gap as data part + penalty part; which penalty does each side carry?",
+        {
+            "a": "the penalty is in both, but not the same penalty: fit()'s loss averages it "
+            "over the epoch's batches while it shrinks; val_loss has its end-of-epoch value",
+            "b": "this is the FAQ's 'regularisation is off at test time': val_loss includes the "
+            "L2 penalty (section 1)",
+            "d": "the penalty shrinks during the epoch, so its average in fit()'s loss is above "
+            "its end-of-epoch value in val_loss, not below",
+        },
+    ),
+    2: Exercise(
+        kind="function",
+        hint="per-sample cross-entropy times each sample's class weight, summed and divided as "
+        "Keras's 'sum_over_batch_size' reduction divides; then the penalty",
+        expected=lambda: fit_loss,
+        cases=_cases,
+        misconceptions=(
+            Misconception(
+                _wrong(by="weights"),
+                "this divides by the sum of the weights, as a weighted metric does; the loss "
+                "divides by the number of samples",
+            ),
+            Misconception(
+                _wrong(times=2),
+                "this counts the L2 penalty twice: compute_loss adds model.losses once per batch",
+            ),
+            Misconception(
+                _wrong(weighted=False),
+                "this ignores class_weight: fit() multiplies each sample's loss by its weight",
+            ),
+            Misconception(
+                _wrong(times=0),
+                "this leaves the penalty out: fit()'s loss includes the sum of model.losses",
+            ),
+        ),
+        rtol=1e-4,
+    ),
+    3: _choice(
+        lambda: "b",
+        {
+            "a": "predict() runs the model in training mode, so its outputs are noisy",
+            "b": "the dataset reshuffles on every pass: predict() reads the images in one order, "
+            "the list comprehension reads the labels in another",
+            "c": "the model does not generalise from the training arrays to the PNG files",
+        },
+        "count the passes over the dataset the cell makes, and what each pass does",
+        {
+            "a": "predict() runs in inference mode, and this model has no Dropout or "
+            "BatchNormalization: its outputs are deterministic",
+            "c": "evaluate() on the same PNG files scores far above chance: the model "
+            "generalises, only the pairing is broken",
+        },
+    ),
+    4: _choice(
+        lambda: "b",
+        {
+            "a": "base(inputs, training=False) kept bn2 in inference mode, so it never adapted",
+            "b": "inside fit() bn2 normalised with each batch's statistics, while its moving "
+            "averages (momentum 0.99) covered only part of the way to the new data's; "
+            "evaluate() uses the moving averages",
+            "c": "the new head overfitted the training images",
+        },
+        "compare accuracy in training mode with inference mode, and after recalibrating",
+        {
+            "a": "bn2's moving statistics moved during fit(): an unfrozen BatchNormalization "
+            "layer runs in training mode inside fit() whatever the base was called with",
+            "c": "evaluate() scored the very images the head was trained on: overfitting would "
+            "make it better there, not worse than chance",
+        },
+    ),
 }
