@@ -69,6 +69,7 @@ CHEAPEST_FIRST = [
     "05_more_gaps",
     "02_validation_above_training",
     "04_resnet_batchnorm",
+    "06_the_doctor",
 ]
 
 
@@ -215,6 +216,10 @@ def test_command_line(tmp_path, monkeypatch, capsys):
     master = nbformat.read(tmp_path / "out" / "01_tiny" / "01_tiny.ipynb", as_version=4)
     assert sum(s.startswith("# BEGIN QUESTION") for s in raw_sources(master)) == 2
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "00_empty.ipynb")
+    # Among others, a notebook without exercises (notebook 06, the doctor's tools) is skipped.
+    both = [str(tmp_path / "00_empty.ipynb"), str(tmp_path / "01_tiny.ipynb")]
+    assert main(["--out", str(tmp_path / "out"), *both]) == 0
+    assert "00_empty.ipynb: skipped (no cells tagged `exercise`)" in capsys.readouterr().out
     for argv, message in (
         ([str(tmp_path / "00_empty.ipynb")], "has no exercises"),
         ([str(tmp_path / "nope.ipynb")], "no such notebook"),

@@ -281,8 +281,12 @@ def main(argv=None) -> int:
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)} (is the glob empty?)")
+    written = 0
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
+        if len(args.notebooks) > 1 and not any(EXERCISE_TAG in tags(c) for c in nb.cells):
+            print(f"{path}: skipped (no cells tagged `exercise`)")  # e.g. a notebook of tools
+            continue
         try:
             master = make_assignment(nb, path.stem)
         except ValueError as err:
@@ -298,6 +302,9 @@ def main(argv=None) -> int:
             f"{target}: {questions} question(s); build with: otter assign {target} "
             f"{target.parent / 'dist'}"
         )
+        written += 1
+    if not written:
+        parser.error("none of the notebooks has exercises")
     return 0
 
 
