@@ -25,16 +25,21 @@ numbers (see :data:`helpers.doctor.CAUSES`): the regularisation penalty
 inside the loss, a dataset that reshuffles between passes, predictions that
 depend on the batch size, and generalisation to ``validation_data``.
 
-**When a cause counts.** Every size is compared with a noise floor. Exact
-comparisons (weights, penalty, reshuffling, batch size) need only exceed
-float rounding: an absent cause is exactly zero there. Sizes measured
-through random masks or batch statistics must exceed ``Z = 3`` standard
-errors of the difference, estimated from ten interleaved subsets of the
-samples (paired: the same samples on both sides). Generalisation must
-exceed ``Z`` standard errors of the two independent means. Drift is in
-every training, so it is named only when it is also larger than ``MARGIN =
-2`` standard errors of the metric itself on these samples -- the precision
-with which the logged number can speak about the model at all.
+**When a cause counts.** Every size is compared with a noise floor; the
+gap is about *this* data, so the noise is the randomness of the measurement
+itself (masks, which samples share a batch). Exact comparisons (weights,
+penalty, reshuffling, batch size) need only exceed float rounding: an absent
+cause is exactly zero there. Random layers (Dropout, noise, augmentation)
+must exceed ``Z = 3`` standard errors of their masks' noise, estimated from
+several draws on the same samples (at least two, enough for about 2,048
+rows). BatchNormalization over one batch is exact (``fit()`` saw those very
+statistics); over several, which samples share a batch is chance, so its
+size must exceed ``Z`` paired standard errors. Generalisation must exceed
+``Z`` standard errors of two independent means. Drift is in every training,
+so beyond ``Z`` times the noise of the training-mode value and of
+``fit()``'s own draw, it must exceed ``MARGIN = 2`` standard errors of the
+metric on these samples -- the precision with which the logged number can
+speak about the model at all.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from helpers.doctor import history as history_module
 from helpers.doctor.data import big_bounds, bounds, check_inputs, is_dataset, prepare, take
 from helpers.doctor.diagnosis import Diagnosis, Finding
 from helpers.doctor.layers import FAMILIES, Moments, by_family
-from helpers.doctor.measure import Pass, forward, mean_score, score
+from helpers.doctor.measure import Pass, forward, score
 from helpers.doctor.state import unchanged
 
 Z = 3.0
@@ -120,10 +125,12 @@ def diagnose(
     metrics' state, BatchNormalization statistics and seed generators are
     put back bit for bit (Keras's API only: ``model.variables``,
     ``keras.ops``), so it may run between epochs without resetting what
-    ``fit()`` accumulates. Cost: one forward pass for inference mode, one
-    per family of training-mode layers present, one more when two or more
-    families are, one to recalibrate BatchNormalization, one over the
-    validation data; ``Diagnosis.passes`` counts them.
+    ``fit()`` accumulates. Cost, in forward passes over ``x``: one in inference
+    mode; per family of random layers, one per draw of their masks (two from
+    1,024 samples up, more for smaller data, where they are cheap); one for
+    BatchNormalization and one to recalibrate it; one more when two families
+    or more are present; one over the validation data.
+    ``Diagnosis.passes`` counts them.
 
     Args:
         model: A compiled Keras model, trained.
@@ -202,6 +209,10 @@ def diagnose(
             out_diff, out_scale = _max_diff(one.outputs, two.outputs)
             dependent = out_diff > OUTPUT_RTOL * (1.0 + out_scale)
         fast = data.bounds if dependent else big_bounds(data.n, batch_size)
+        # BatchNorm in training mode needs fit()'s batches: groups of batch_size inside big
+        # calls when the batches are regular (arrays), the dataset's own batches otherwise.
+        regular = data.source == "arrays" and not dependent
+        bn_bounds, ghost = (fast, batch_size) if regular else (data.bounds, None)
 
         run_i = forward(model, data.x, fast, counter=rows)
         inference = score(model, data.y, run_i)
@@ -262,7 +273,8 @@ def diagnose(
 
         # -- training-mode layers ----------------------------------------------------
         runs: dict[str, Pass] = {}
-        all_draws: dict[str, list] = {}
+        drawn: dict[str, int] = {}  # family -> number of draws of its masks
+        noise: dict[str, dict] = {}  # family -> metric -> standard error of its size
         scores = {}
         moments = Moments()
         for fam in FAMILIES:
@@ -277,29 +289,47 @@ def diagnose(
                 continue
             if fam == "batchnorm":  # the batch's statistics: fit()'s batches, one pass
                 runs[fam] = forward(
-                    model, data.x, data.bounds, layers=layers, moments=moments, counter=rows
+                    model,
+                    data.x,
+                    bn_bounds,
+                    layers=layers,
+                    moments=moments,
+                    batch_size=ghost,
+                    counter=rows,
                 )
                 scores[fam] = score(model, data.y, runs[fam])
-            else:  # random draws: per-sample, so any batches; two draws, averaged
-                draws = [
-                    forward(model, data.x, fast, layers=layers, counter=rows) for _ in range(DRAWS)
-                ]
-                runs[fam], all_draws[fam] = draws[0], draws
-                scores[fam] = mean_score([score(model, data.y, run) for run in draws])
+                # One batch: fit() saw exactly these statistics, nothing random is left. Several:
+                # which samples share a batch is chance, measured by the paired spread.
+                noise[fam] = {
+                    k: 0.0 if len(data.bounds) == 1 else _nan0(scores[fam].diff_se(inference, k))
+                    for k in metrics
+                }
+            else:  # random masks act per sample: any batches; several draws, averaged
+                draws = _draws(data.n)
+                tiled_x, tiled_y = (_tile(a, draws) for a in (data.x, data.y))
+                runs[fam] = forward(
+                    model,
+                    tiled_x,
+                    big_bounds(data.n * draws, batch_size),
+                    layers=layers,
+                    counter=rows,
+                )
+                scores[fam] = score(model, tiled_y, runs[fam])
+                noise[fam] = _mask_noise(model, data, runs[fam], scores[fam], draws, metrics)
+                drawn[fam] = draws
             sizes = {k: scores[fam].values[k] - evaluated[k] for k in metrics}
-            floors = {
-                k: max(_rounding(evaluated[k]), Z * _nan0(scores[fam].diff_se(inference, k)))
-                for k in metrics
-            }
+            floors = {k: max(_rounding(evaluated[k]), Z * noise[fam][k]) for k in metrics}
             names = ", ".join(layer.name for layer in layers[:3]) + (
                 f" and {len(layers) - 3} more" if len(layers) > 3 else ""
             )
             evidence = (
                 f"{len(layers)} layer(s) ({names}) in training mode: {lead} "
                 f"{scores[fam].values[lead]:.4f} against {evaluated[lead]:.4f} in inference mode "
-                f"(noise ±{_nan0(scores[fam].diff_se(inference, lead)):.4f})"
+                f"(noise ±{noise[fam][lead]:.4f})"
             )
-            findings[fam] = _finding(fam, sizes, floors, evidence)
+            findings[fam] = _finding(
+                fam, sizes, floors, evidence, draws=drawn.get(fam, 1), noise=noise[fam]
+            )
         if "batchnorm" in families:
             _batchnorm_lag(
                 model,
@@ -318,8 +348,9 @@ def diagnose(
             run_t = forward(
                 model,
                 data.x,
-                data.bounds,
+                bn_bounds,
                 layers=[layer for fam in runs for layer in families[fam]],
+                batch_size=ghost,
                 counter=rows,
             )
             training = score(model, data.y, run_t)
@@ -327,13 +358,36 @@ def diagnose(
             run_t, training = next(iter(runs.values())), next(iter(scores.values()))
         else:
             run_t, training = run_i, inference
+        # the noise of T (one draw of each family, or the two draws' mean for one random family)
+        # and of fit()'s own logged value (one draw of masks and batches)
+        one_draw = {
+            k: math.sqrt(
+                sum(
+                    (noise[f][k] * (1 if f == "batchnorm" else math.sqrt(DRAWS))) ** 2
+                    for f in noise
+                )
+            )
+            for k in metrics
+        }
+        t_noise = next(iter(noise.values())) if len(runs) == 1 else one_draw
         if fit_w is None:
             training_w = training
-        elif len(runs) == 1 and all_draws:  # one random family: its draws, weighted
-            draws = next(iter(all_draws.values()))
-            training_w = mean_score([score(model, data.y, run, fit_w) for run in draws])
+        elif len(runs) == 1 and drawn:  # one random family: its draws, weighted
+            draws = next(iter(drawn.values()))
+            training_w = score(model, _tile(data.y, draws), run_t, _tile(fit_w, draws), chunks=0)
+            scale = {k: abs(weighted.values[k]) / max(abs(evaluated[k]), 1e-12) for k in metrics}
+            t_noise = {k: t_noise[k] * scale[k] for k in metrics}
+            one_draw = {k: one_draw[k] * scale[k] for k in metrics}
         else:
             training_w = score(model, data.y, run_t, fit_w)
+            if (
+                len(runs) > 1 or "batchnorm" in runs
+            ):  # weights scale the noise as they scale the loss
+                scale = {
+                    k: abs(weighted.values[k]) / max(abs(evaluated[k]), 1e-12) for k in metrics
+                }
+                t_noise = {k: t_noise[k] * scale[k] for k in metrics}
+                one_draw = {k: one_draw[k] * scale[k] for k in metrics}
         chain = ["class_weight", "sample_weight", *FAMILIES]
         interaction = {
             k: (training_w.values[k] - evaluated[k])
@@ -343,7 +397,7 @@ def diagnose(
         floors = {
             k: max(
                 _rounding(evaluated[k], training_w.values[k]),
-                Z * _nan0(training.diff_se(inference, k)),
+                Z * t_noise[k],
             )
             for k in metrics
         }
@@ -430,7 +484,7 @@ def diagnose(
         floors = {
             k: max(
                 _rounding(last[k], training_w.values[k]),
-                Z * math.sqrt(2) * _nan0(training_w.diff_se(weighted, k)),
+                Z * math.hypot(t_noise[k], one_draw[k]),
                 MARGIN * _nan0(weighted.se(k)),
             )
             for k in metrics
@@ -507,6 +561,56 @@ _NONE = {
     "batchnorm": "no BatchNormalization layer",
     "augmentation": "no other layer that acts only in training",
 }
+
+
+def _draws(n: int) -> int:
+    """Draws of random masks: at least two, and enough for about 2,048 rows (256 at most).
+
+    Small data needs many draws to see an effect through the masks' noise;
+    they cost little there, since the whole tiled data is a few calls.
+    """
+    return min(256, max(DRAWS, math.ceil(2048 / n)))
+
+
+def _tile(data, times: int):
+    """``data`` (a nested structure of arrays, or None) repeated ``times`` along the first axis."""
+    if data is None or times == 1:
+        return data
+    return keras.tree.map_structure(lambda a: np.concatenate([a] * times), data)
+
+
+def _mask_noise(model, data, run, scored, draws: int, metrics) -> dict:
+    """The standard error, from the random masks alone, of the mean over ``draws`` draws.
+
+    The samples are the same in every draw, so their spread does not enter:
+    the gap is about this data. For the loss, each sample's variance over the
+    draws, ``Σ_i s_i² / (draws · n²)``; for the metrics, the spread of the
+    draws' whole-data values over ``√draws``.
+    """
+    n = data.n
+    out = {}
+    groups = min(draws, 8)  # the draws in a few groups: a few scores, not one per draw
+    edges = np.linspace(0, draws, groups + 1).round().astype(int)
+    per_group = [
+        score(
+            model,
+            _tile(data.y, b - a),
+            Pass(take(run.outputs, a * n, b * n), run.penalty, n * (b - a)),
+            chunks=0,
+        )
+        for a, b in zip(edges[:-1], edges[1:])
+    ]
+    sizes = np.diff(edges)
+    for k in metrics:
+        values = np.array([s.values[k] for s in per_group])
+        mean = np.average(values, weights=sizes)
+        # each group's mean has variance sigma² / size: pooled, then for all draws together
+        sigma2 = np.sum(sizes * (values - mean) ** 2) / (groups - 1)
+        out[k] = float(math.sqrt(sigma2 / draws))
+    if scored.samples and "loss" in scored.samples:
+        losses = scored.samples["loss"].reshape(draws, n)
+        out["loss"] = float(math.sqrt(np.sum(np.var(losses, axis=0, ddof=1)) / draws) / n)
+    return out
 
 
 def _nan0(value: float) -> float:

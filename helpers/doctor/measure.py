@@ -53,17 +53,26 @@ class Pass:
 
 
 def forward(
-    model, x, bounds, *, layers=(), moments: Moments | None = None, counter: list | None = None
+    model,
+    x,
+    bounds,
+    *,
+    layers=(),
+    moments: Moments | None = None,
+    batch_size: int | None = None,
+    counter: list | None = None,
 ) -> Pass:
     """Outputs of ``model`` over ``x`` in the batches ``bounds``, ``layers`` in training mode.
 
     Every other layer runs in inference mode, as in ``predict()``. The
     penalty is read after each batch when the model has any (activity
     regularisers depend on the batch) and averaged as ``evaluate()``
-    averages batches, by size.
+    averages batches, by size. ``batch_size`` makes BatchNormalization
+    layers in ``layers`` use the statistics of each group of ``batch_size``
+    rows inside larger batches (see :func:`helpers.doctor.layers.training_mode`).
     """
     outputs, penalties, sizes = [], [], []
-    with training_mode(layers, moments):
+    with training_mode(layers, moments, batch_size=batch_size):
         for start, stop in bounds:
             out = model(take(x, start, stop), training=False)
             outputs.append(keras.tree.map_structure(keras.ops.convert_to_numpy, out))
