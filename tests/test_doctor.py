@@ -178,3 +178,15 @@ def test_nan_sizes_without_history(trained):
     assert result.findings["unexplained"].status == "needs history"
     assert math.isnan(result.size("unexplained", "accuracy"))
     assert "No history given" in str(result)
+
+
+def test_notebook_06_exercises_teach(diagnosis):
+    """Each exercise: the reference passes, every misconception gets its feedback, stubs wait."""
+    from tests.exercise_checks import REFERENCE, assert_scenario_exercises
+
+    assert diagnosis.size("dropout", "accuracy") < 0  # exercise 1's context: a Dropout model
+    assert_scenario_exercises(
+        "doctor",
+        {1: "a", 2: "b", 3: REFERENCE, 4: "a"},
+        {1: {"diagnosis": diagnosis}},
+    )

@@ -1,0 +1,146 @@
+"""Notebook 06's exercises, checked out of the notebook's sight.
+
+Read by :func:`helpers.selfcheck.check_exercise` (``check_exercise("doctor", k, answer_k, ...)``).
+Exercise 1 is a prediction: the check compares the student's choice with the
+sign of the Dropout size the doctor measured, passed as context
+(``diagnosis``). Exercise 2 is a why-question whose wrong choices are
+misconceptions notebook 05 measured away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.selfcheck import Exercise, Misconception
+
+
+def dropout_sign(diagnosis) -> str:
+    """Exercise 1's key for the sign of the measured Dropout size in accuracy."""
+    size = diagnosis.size("dropout", "accuracy")
+    return "a" if size < 0 else "b" if size > 0 else "c"
+
+
+def _flipped(diagnosis) -> str:
+    return "b" if dropout_sign(diagnosis) == "a" else "a"
+
+
+def class_weight_part(losses, labels, class_weight) -> float:
+    """Reference for exercise 3: fit()'s class-weighted loss minus the unweighted one.
+
+    Keras multiplies each sample's loss by its class's weight and divides by
+    the number of samples (not by the total weight).
+    """
+    weights = np.array([float(class_weight[int(c)]) for c in labels])
+    losses = np.asarray(losses, dtype=float)
+    return float(np.mean(weights * losses) - np.mean(losses))
+
+
+def _per_total_weight(losses, labels, class_weight) -> float:
+    weights = np.array([float(class_weight[int(c)]) for c in labels])
+    losses = np.asarray(losses, dtype=float)
+    return float(np.sum(weights * losses) / np.sum(weights) - np.mean(losses))
+
+
+def _cases() -> list:
+    rng = np.random.default_rng(2606)
+    cases = []
+    for n, classes, weights in (
+        (50, 2, {0: 1, 1: 10}),
+        (37, 3, {0: 0.5, 1: 2, 2: 4}),
+        (200, 2, {0: 2, 1: 2}),
+    ):
+        losses = rng.uniform(0.01, 3.0, n).tolist()
+        labels = rng.integers(0, classes, n).tolist()
+        cases.append(((losses, labels, weights), {}))
+    return cases
+
+
+EXERCISES = {
+    1: Exercise(
+        name="Exercise 1",
+        kind="choice",
+        choices={"a": "negative", "b": "positive", "c": "zero"},
+        hint="the size is the accuracy with Dropout on, as in fit(), minus the accuracy with it "
+        "off, as in evaluate(); is a network with half its hidden units switched off better or "
+        "worse?",
+        expected=lambda diagnosis: dropout_sign(diagnosis),
+        misconceptions=(
+            Misconception(
+                wrong=_flipped,
+                feedback="Dropout is a regulariser, but it helps the weights, not the number fit() "
+                "logs: with units switched off the network scores worse, and fit() minus "
+                "evaluate() has that sign",
+            ),
+            Misconception(
+                wrong=lambda diagnosis: "c" if dropout_sign(diagnosis) != "c" else "a",
+                feedback="Dropout rescales the kept units so that the mean activation is unchanged, "
+                "but the network's accuracy is not an average of activations: it does change",
+            ),
+        ),
+    ),
+    2: Exercise(
+        name="Exercise 2",
+        kind="choice",
+        choices={
+            "a": "evaluate() leaves the L2 penalty out, so it cannot be part of fit() − evaluate()",
+            "b": "the penalty is inside both fit()'s and evaluate()'s loss: it separates the loss "
+            "from a data-loss metric or from predict(), not fit() from evaluate()",
+            "c": "the penalty is only added to the gradients, never to a reported loss",
+        },
+        hint="notebook 05, section 1: what does evaluate()'s loss minus its data_loss metric equal?",
+        expected=lambda: "b",
+        misconceptions=(
+            Misconception(
+                wrong=lambda: "a",
+                feedback="that is the old FAQ's claim; in Keras 3 evaluate()'s loss includes "
+                "model.losses exactly (notebook 05 asserts it)",
+            ),
+            Misconception(
+                wrong=lambda: "c",
+                feedback="the doctor measured the penalty inside evaluate()'s loss itself: the "
+                "regularization row's size is loss minus data loss",
+            ),
+        ),
+    ),
+    3: Exercise(
+        name="Exercise 3",
+        kind="function",
+        hint="multiply each sample's loss by its class's weight, average over the samples as Keras "
+        "does, and subtract the plain average",
+        expected=lambda: class_weight_part,
+        cases=_cases,
+        atol=1e-9,
+        misconceptions=(
+            Misconception(
+                wrong=lambda: _per_total_weight,
+                feedback="this divides by the total weight, as Keras's weighted *metrics* do; "
+                "Keras's loss divides by the number of samples (notebook 05, section 2)",
+            ),
+        ),
+    ),
+    4: Exercise(
+        name="Exercise 4",
+        kind="choice",
+        choices={
+            "a": "predict() and evaluate() run BatchNormalization with its moving statistics, "
+            "which do not depend on the batch",
+            "b": "the batches of 32 are large enough for the effect to vanish",
+            "c": "the doctor does not look at BatchNormalization layers",
+        },
+        hint="which statistics does BatchNormalization use in inference mode, and where do they "
+        "come from?",
+        expected=lambda: "a",
+        misconceptions=(
+            Misconception(
+                wrong=lambda: "b",
+                feedback="in training mode the output changes even between batches of 64 and 500 "
+                "(notebook 05, section 5); inference mode does not depend on the batch at all",
+            ),
+            Misconception(
+                wrong=lambda: "c",
+                feedback="it names batchnorm for this very model: that row compares training mode "
+                "with inference mode, a different pair of numbers",
+            ),
+        ),
+    ),
+}
