@@ -27,6 +27,7 @@ from helpers import checks
 from helpers.modes import (
     fingerprint,  # noqa: F401 (notebook 04 still calls bn.fingerprint)
     forced_mode,
+    numpy_value,
 )
 from helpers.moving_average import (  # noqa: F401 (re-exported, as notebooks 04-05 use them)
     travelled,
@@ -109,7 +110,7 @@ def _batch_statistics_mode(layers: list) -> Iterator[None]:
     ``call`` and the moving statistics are restored on exit.
     """
     saved = [
-        (layer, layer.momentum, layer.moving_mean.numpy(), layer.moving_variance.numpy())
+        (layer, layer.momentum, numpy_value(layer.moving_mean), numpy_value(layer.moving_variance))
         for layer in layers
     ]
     try:
@@ -117,8 +118,8 @@ def _batch_statistics_mode(layers: list) -> Iterator[None]:
             for layer in layers:
                 layer.momentum = 0.0
                 # moving * 0 + batch * 1 is exact, unless `moving` holds inf or NaN: start clean.
-                layer.moving_mean.assign(np.zeros_like(layer.moving_mean.numpy()))
-                layer.moving_variance.assign(np.zeros_like(layer.moving_variance.numpy()))
+                layer.moving_mean.assign(np.zeros_like(numpy_value(layer.moving_mean)))
+                layer.moving_variance.assign(np.zeros_like(numpy_value(layer.moving_variance)))
             yield
     finally:
         for layer, momentum, mean, variance in saved:
@@ -144,8 +145,8 @@ def _population_statistics(model, x, layers: list, batch_size: int | None) -> li
             size = min(step, n - start)
             model(xb, training=False)
             for acc, layer in zip(sums, layers):
-                mean = layer.moving_mean.numpy().astype("float64")
-                var = layer.moving_variance.numpy().astype("float64")
+                mean = numpy_value(layer.moving_mean).astype("float64")
+                var = numpy_value(layer.moving_variance).astype("float64")
                 acc[0] = acc[0] + size * mean
                 acc[1] = acc[1] + size * (var + mean**2)
     out = []
@@ -241,8 +242,8 @@ def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) 
     for name in names:
         mean, var = stats[name]
         layer = by_name[name]
-        moving_mean = layer.moving_mean.numpy().astype("float64")
-        moving_var = layer.moving_variance.numpy().astype("float64")
+        moving_mean = numpy_value(layer.moving_mean).astype("float64")
+        moving_var = numpy_value(layer.moving_variance).astype("float64")
         rows.append(
             {
                 "layer": name,
@@ -317,7 +318,7 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
     results = _population_statistics(model, x, layers, int(batch_size))
     rows = []
     for layer, mean, var in results:
-        before_mean, before_var = layer.moving_mean.numpy(), layer.moving_variance.numpy()
+        before_mean, before_var = numpy_value(layer.moving_mean), numpy_value(layer.moving_variance)
         layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
         layer.moving_variance.assign(var.astype(layer.moving_variance.dtype))
         rows.append(

@@ -102,6 +102,18 @@ def families_present(model) -> dict[str, int]:
     return counts
 
 
+def numpy_value(variable) -> np.ndarray:
+    """A NumPy copy of a Keras variable's value, on every backend.
+
+    Not ``variable.numpy()`` nor ``keras.ops.convert_to_numpy``: on JAX the first
+    goes through ``np.array(variable)``, which NumPy 2 deprecates, and on
+    TensorFlow the second does; ``np.asarray`` of the value is clean on both (and
+    JAX arrays have no ``.numpy()``). Copied, since a JAX array's buffer may be
+    donated to a compiled step later.
+    """
+    return np.array(np.asarray(variable.value), copy=True)
+
+
 def _state_variables(model) -> list:
     variables = list(model.variables)  # includes BN statistics and seed states
     variables += [
@@ -135,7 +147,7 @@ def fingerprint(model) -> dict[str, str]:
         variables += list(model.optimizer.variables)
     return {
         v.path: hashlib.blake2b(
-            np.ascontiguousarray(v.numpy()).tobytes(), digest_size=16
+            np.ascontiguousarray(numpy_value(v)).tobytes(), digest_size=16
         ).hexdigest()
         for v in variables
     }
@@ -335,7 +347,7 @@ def _training_step(model, active: set[str], backend: str):
 @contextlib.contextmanager
 def _restored(variables: list) -> Iterator[None]:
     """Put ``variables`` back to their values when the block exits."""
-    saved = [np.array(v.numpy(), copy=True) for v in variables]
+    saved = [numpy_value(v) for v in variables]
     try:
         yield
     finally:
