@@ -289,10 +289,10 @@ def _call(function: Callable, context: Mapping[str, Any]):
     return function(**{k: v for k, v in context.items() if k in names})
 
 
-def _run_cases(exercise: Exercise, implementation: Callable) -> list:
+def _run_cases(cases: Sequence, implementation: Callable) -> list:
     """The results of ``implementation`` on every case (exceptions propagate)."""
     results = []
-    for case in exercise.cases():
+    for case in cases:
         if callable(case):
             results.append(case(implementation))
         else:
@@ -417,17 +417,18 @@ def _judge_choice(exercise: Exercise, answer, context) -> Verdict:
 def _judge_function(exercise: Exercise, answer, context) -> Verdict:
     if not callable(answer):
         return _hint(exercise, f"expected a function (def …), got {type(answer).__name__}")
+    cases = exercise.cases()  # the author's code: an error here is not the student's
     try:
-        results = _run_cases(exercise, answer)
+        results = _run_cases(cases, answer)
     except NotImplementedError:
         return _not_attempted(exercise)
     except Exception as error:  # the student's code: report it, never crash the check
         return _hint(exercise, f"your function raised {_describe(error)}")
-    expected = _run_cases(exercise, _call(exercise.expected, context))
+    expected = _run_cases(exercise.cases(), _call(exercise.expected, context))
     if _matches(results, expected, exercise.rtol, exercise.atol):
         return Verdict(CORRECT, "correct.")
     for misconception in exercise.misconceptions:
-        wrong = _run_cases(exercise, _call(misconception.wrong, context))
+        wrong = _run_cases(exercise.cases(), _call(misconception.wrong, context))
         if _matches(results, wrong, exercise.rtol, exercise.atol):
             return _misconceived(misconception)
     return _hint(exercise)

@@ -267,6 +267,15 @@ def test_a_function_gets_each_verdict(course):
     assert _check(course, 3, _mean_in_place)[0]
 
 
+def test_an_error_in_the_cases_is_the_authors_not_the_students():
+    def cases():
+        raise KeyError("missing fixture")
+
+    broken = Exercise("Exercise 1", "h", lambda: _mean, kind="function", cases=cases)
+    with pytest.raises(KeyError, match="missing fixture"):
+        selfcheck.judge(broken, _mean)
+
+
 def test_a_class_is_checked_by_using_it(course):
     assert _check(course, 4, _Recorder)[0]
     assert "not yet: before, not after" in _check(course, 4, _RecorderAfter)[1]
