@@ -9,8 +9,7 @@ front of it and nudges its *moving* statistics towards them::
 Inference (``evaluate()``, ``predict()``) normalises with the moving
 statistics instead. They start at mean 0 and variance 1, so after ``N``
 updates they have covered only ``1 - momentum**N`` of the way to the batch
-statistics (:func:`helpers.moving_average.travelled`, re-exported here with
-``updates_needed`` and ``fingerprint``). :func:`compare_statistics` measures
+statistics (:func:`travelled`, :func:`updates_needed`: plain arithmetic). :func:`compare_statistics` measures
 that gap layer by layer; :func:`recalibrate_batchnorm` closes it without
 training, by recomputing every layer's population statistics from the data
 ("PreciseBN", Wu & Johnson, *Rethinking "Batch" in BatchNorm*, 2021).
@@ -19,26 +18,74 @@ training, by recomputing every layer's population statistics from the data
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from helpers import checks
-from helpers.modes import (
-    fingerprint,  # noqa: F401 (notebook 04 still calls bn.fingerprint)
-    forced_mode,
-    numpy_value,
-)
-from helpers.moving_average import (  # noqa: F401 (re-exported, as notebooks 04-05 use them)
-    travelled,
-    updates_needed,
-)
+from helpers.modes import forced_mode, numpy_value
 from helpers.reproducibility import import_keras_quietly
 from helpers.table import Table
 
 
 def _keras():
     return import_keras_quietly()
+
+
+def travelled(momentum: float, updates: int) -> float:
+    """How far moving statistics have gone from their start after ``updates`` steps.
+
+    Each update keeps ``momentum`` of the old value, so after ``N`` updates
+    towards a fixed target the start still weighs ``momentum**N`` and the
+    fraction of the way travelled is ``1 - momentum**N``.
+
+    Args:
+        momentum: BatchNormalization's momentum (Keras's default is 0.99).
+        updates: Number of training steps (batches) so far.
+
+    Returns:
+        The fraction travelled, from 0 to 1.
+
+    Example:
+        >>> round(travelled(0.99, 5), 4)
+        0.049
+        >>> round(travelled(0.01, 1), 2)
+        0.99
+    """
+    return 1.0 - checks.momentum("momentum", momentum) ** checks.integer(
+        "updates", updates, low=0, example=5
+    )
+
+
+def updates_needed(momentum: float, fraction: float = 0.99) -> int:
+    """The number of updates after which ``travelled(momentum, N) >= fraction``.
+
+    Args:
+        momentum: BatchNormalization's momentum, in [0, 1).
+        fraction: Target fraction of the way, in (0, 1). Defaults to 0.99.
+
+    Returns:
+        The smallest such ``N``.
+
+    Example:
+        >>> updates_needed(0.99), updates_needed(0.99, 0.5), updates_needed(0.01)
+        (459, 69, 1)
+    """
+    momentum = checks.momentum("momentum", momentum)
+    if momentum == 1:
+        raise ValueError(
+            "invalid `momentum`: 1.0; with momentum 1 the moving statistics never move"
+        )
+    fraction = checks.number(
+        "fraction", fraction, low=0, high=1, low_open=True, high_open=True, example=0.99
+    )
+    if momentum == 0:
+        return 1
+    n = max(1, math.ceil(math.log(1 - fraction) / math.log(momentum)))
+    while travelled(momentum, n - 1) >= fraction and n > 1:  # guard against rounding in log()
+        n -= 1
+    return n
 
 
 def batchnorm_layers(model) -> list:
@@ -211,7 +258,7 @@ def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) 
     like training); ``mean travelled`` and ``var travelled``: how far the
     moving values have come from their start (mean 0, variance 1) towards
     the batch's, a least-squares slope over channels (compare with
-    :func:`helpers.moving_average.travelled`).
+    :func:`travelled`).
 
     Args:
         model: A Keras model with BatchNormalization layers.
@@ -280,6 +327,8 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
 
     Layers with ``trainable=False`` are left alone: ``fit()`` never updates
     them either.
+
+    Tested on the TensorFlow and JAX backends.
 
     Args:
         model: A Keras model with BatchNormalization layers (functional,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers import checks
-from helpers.modes import evaluate_batches, evaluate_in_mode, make_batches
+from helpers.modes import evaluate_batches, make_batches
 from helpers.reproducibility import import_keras_quietly
 from helpers.table import Table
 
@@ -365,18 +365,6 @@ def _prefix(name: str, prefix) -> str:
             "('val_' would pass training data off as validation data)"
         )
     return prefix
-
-
-# Transitional: tests/test_mnist.py imports it from here; its home is tests/measuring.py.
-def measure_by_evaluation(
-    model, x, y, *, sample_weight=None, batch_size: int = 32, training_mode: bool = False
-) -> dict[str, dict[str, float]]:
-    """:class:`GapProbe`'s measurement, one :func:`~helpers.modes.evaluate_in_mode` call per mode."""
-    kw = dict(sample_weight=sample_weight, batch_size=batch_size)
-    result = {"inference": evaluate_in_mode(model, x, y, mode="inference", **kw)}
-    if training_mode:
-        result["training"] = evaluate_in_mode(model, x, y, mode="training", **kw)
-    return result
 
 
 def _indices(subset, n: int) -> np.ndarray:

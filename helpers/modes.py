@@ -367,6 +367,9 @@ def evaluate_in_mode(
     families (see :func:`layer_family`); the rest stay in inference mode.
     Nothing about the model changes: see :func:`preserved_state`.
 
+    Tested on the TensorFlow and JAX backends (the same equalities on both);
+    other backends raise ``NotImplementedError`` naming the backend.
+
     Calls on one model in one mode share a compiled step (the first call
     traces it). To measure the same data often, cut it once with
     :func:`make_batches` and call :func:`evaluate_batches`, as GapProbe does.

@@ -12,7 +12,6 @@ import numpy as np
 
 from helpers import checks
 from helpers.reproducibility import import_keras_quietly
-from helpers.table import Table
 
 keras = import_keras_quietly()
 
@@ -117,7 +116,3 @@ class StepRecorder(keras.callbacks.Callback):
         accuracy = self._record(epoch + 1, self.params.get("steps") or 0)
         if self.log_key is not None and logs is not None:
             logs[self.log_key] = accuracy
-
-    def epoch_rows(self, epoch: int) -> Table:
-        """The recorded moments of one epoch."""
-        return Table([r for r in self.rows if r["epoch"] == epoch])

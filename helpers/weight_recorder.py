@@ -27,7 +27,9 @@ class WeightRecorder(keras.callbacks.Callback):
     Each recorded batch costs one copy of the weights in memory; pass
     ``epochs=`` to keep only the epochs you need. Recording changes nothing
     in the training. Needs one batch per call (``steps_per_execution=1``,
-    Keras's default), since Keras calls batch hooks once per call.
+    Keras's default), since Keras calls batch hooks once per call. Tested on the
+    TensorFlow and JAX backends (on JAX, reading ``self.model`` in a hook brings
+    the trainer's state back into the variables first).
 
     Args:
         epochs: The 1-based epochs to record, e.g. ``[2]``; None records

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from helpers import Table, evaluate_in_mode
+from helpers import evaluate_in_mode
 
 
 def measure_by_evaluation(
@@ -38,8 +38,3 @@ def sequential_parts(value: Mapping, order: Iterable[str]) -> dict[str, float]:
         parts[p] = value[before | {p}] - value[before]
         before = before | {p}
     return parts
-
-
-def epoch_rows(recorder, epoch: int) -> Table:
-    """The moments a ``StepRecorder`` recorded in one epoch."""
-    return Table([r for r in recorder.rows if r["epoch"] == epoch])

@@ -6,17 +6,17 @@ Scenario 04's own functions are tested in tests/test_resnet.py.
 import numpy as np
 import pytest
 
-from helpers import memory
-from helpers.batchnorm import (
+from helpers import (
     batch_statistics,
     batchnorm_layers,
     compare_statistics,
     fingerprint,
-    predict_with_batch_statistics,
+    memory,
     recalibrate_batchnorm,
     travelled,
     updates_needed,
 )
+from helpers.batchnorm import predict_with_batch_statistics
 from helpers.memory import large_buffers_mapped, release_memory
 
 EPS = 1e-3  # Keras's BatchNormalization epsilon
