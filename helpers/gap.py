@@ -28,8 +28,3 @@ def gap(logged: float, evaluated: float) -> float:
     """
     return float(logged) - float(evaluated)
 
-
-# Transitional, until notebook 04 imports `from helpers import HEADER, gap`: it does
-# `from helpers import gap` and calls `gap.gap(...)`, `gap.HEADER`, from when `helpers.gap`
-# was the module. `helpers.gap` is the function now; these keep that notebook running.
-gap.gap, gap.HEADER, gap.DEFINITION = gap, HEADER, DEFINITION
