@@ -1,81 +1,166 @@
-"""Scenario 02's exercises: expected values computed from the student's own objects.
+"""Scenario 02's exercises, checked out of the notebook's sight (``docs/instructor/02.md``).
 
-Used by the check cells of ``notebooks/02_validation_above_training.ipynb``
-through :func:`helpers.selfcheck.check_exercise`, e.g.
-``check_exercise("mnist", 1, answer_1, history=history, model=model, ...)``.
-Each expected value is computed here, out of the notebook's sight, from the
-objects the check cell passes, so it follows the student's own run; none is
-printed in the notebook. Tolerances cover what a change of CPU or of the
-dropout masks can move, and no more.
+Expected values that depend on a run are computed from the objects the check
+cell passes (the student's own run), so none is printed in the notebook.
 """
 
 from __future__ import annotations
 
-from helpers.modes import evaluate_in_mode
+import numpy as np
+
+from helpers.modes import preserved_state
 from helpers.selfcheck import Exercise
+from helpers.selfcheck import Misconception as Wrong
+
+ABOUT_ZERO = 0.02  # exercise 1: |accuracy − val_accuracy| below this (10 of 500 digits) is "b"
 
 
-def loss_gap(*, history, model, x_train, y_train, **_) -> float:
-    """Exercise 1: the last epoch's logged loss minus ``evaluate()``'s loss on the training digits."""
-    evaluated = model.evaluate(x_train, y_train, batch_size=500, verbose=0, return_dict=True)[
-        "loss"
-    ]
-    return float(history.history["loss"][-1]) - float(evaluated)
+def gap_sign(logs) -> str:
+    """Exercise 1's right choice for the last epoch of ``logs``."""
+    gap = logs["accuracy"][-1] - logs["val_accuracy"][-1]
+    return "b" if abs(gap) < ABOUT_ZERO else ("a" if gap < 0 else "c")
 
 
-def validation_with_dropout(*, model, x_val, y_val, **_) -> float:
-    """Exercise 2: validation accuracy with Dropout on, measured as the hint suggests.
-
-    ``evaluate_in_mode`` restores the dropout seeds, so the same call gives
-    the same masks; another valid measurement differs by the masks' luck.
-    """
-    return evaluate_in_mode(model, x_val, y_val, mode="training")["accuracy"]
+def running_accuracy(batch_accuracies, batch_sizes):
+    """Exercise 2's reference: what Keras logs after each batch, the mean weighted by batch size."""
+    sizes = np.asarray(batch_sizes, dtype=float)
+    return np.cumsum(np.asarray(batch_accuracies) * sizes) / np.cumsum(sizes)
 
 
-def next_logged(*, one_batch, **_) -> float:
-    """Exercise 3: what ``fit()`` would log in the one-batch run's next epoch.
-
-    With one batch per epoch and no shuffling, the logged accuracy of epoch
-    e + 1 is the training-mode accuracy of the weights at the end of epoch e
-    (section 4b asserts it for every epoch), which the probe measured.
-    """
-    return float(one_batch.probe.series("accuracy", "training")[-1])
-
-
-# The post's last epoch (Keras 2.0.4, 50 epochs), as its printout shows it.
-POST_LAST_EPOCH = {
-    "logged": 0.95033333381017049,
-    "validation": 0.975999997138977,
-    "evaluated_train": 1.0,
-}
+def running_cases():
+    """Epochs the notebook never shows, each with a short last batch but one."""
+    rng, cases = np.random.default_rng(2), []
+    for n, batch_size in [(300, 64), (1000, 128), (50, 32), (7, 3), (90, 100)]:
+        sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+        cases.append((([rng.integers(0, s + 1) / s for s in sizes], sizes), {}))
+    return cases
 
 
-def post_split(**_) -> list[float]:
-    """Exercise 4: ``[generalisation, dropout + drift]`` of the post's own last epoch."""
-    post = POST_LAST_EPOCH
-    return [post["evaluated_train"] - post["validation"], post["logged"] - post["evaluated_train"]]
+def dropout_layer_parts(model, x, y, batch_size: int = 500) -> list[float]:
+    """Per Dropout layer: accuracy with only it in training mode minus with none (model restored)."""
+    dropouts = [i for i, la in enumerate(model.layers) if "Dropout" in type(la).__name__]
+
+    def accuracy(on):
+        hits = 0
+        for start in range(0, len(x), batch_size):
+            h = x[start : start + batch_size]
+            for i, layer in enumerate(model.layers):
+                h = layer(h, training=i == on)
+            hits += np.sum(np.argmax(h, 1) == np.argmax(y[start : start + batch_size], 1))
+        return hits / len(x)
+
+    with preserved_state(model):
+        off = accuracy(None)
+        return [accuracy(i) - off for i in dropouts]
 
 
-HINTS = {
-    1: "take the last logged 'loss' from history.history and subtract what "
-    "model.evaluate(x_train, y_train, return_dict=True) gives for 'loss' (logged first)",
-    2: "measure the validation digits with helpers.evaluate_in_mode(..., mode='training') and read its 'accuracy'",
-    3: "section 4b: the logged value of epoch e is a training-mode measurement of the weights from the end "
-    "of epoch e − 1; which probe series holds that for the last epoch?",
-    4: "section 3: each part is the difference of two of these measurements, in the order of the kit's sign; "
-    "dropout and drift together lead from evaluate() on the training digits to the logged number",
-}
-# number: (expected, atol). Exercise 2's tolerance is 2.4 standard deviations of the dropout
-# masks' luck on the 500 validation digits (0.0124, measured over 30 sets of masks after 10
-# epochs), a third of what switching Dropout off changes; exercise 4's absorbs the post's numbers rounded to 4
-# decimals; the others only absorb float rounding.
-_EXPECTED = {
-    1: (loss_gap, 1e-4),
-    2: (validation_with_dropout, 0.03),
-    3: (next_logged, 1e-6),
-    4: (post_split, 1e-3),
-}
+def larger_part(model, x_train, y_train) -> str:
+    """Exercise 4's right choice: the layer whose part is over twice the other's, else "c"."""
+    first, second = np.abs(dropout_layer_parts(model, x_train[:1000], y_train[:1000]))
+    return "b" if second > 2 * first else ("a" if first > 2 * second else "c")
+
+
 EXERCISES = {
-    k: Exercise(name=f"Exercise {k}", hint=HINTS[k], expected=expected, atol=atol)
-    for k, (expected, atol) in _EXPECTED.items()
+    1: Exercise(
+        kind="choice",
+        hint="for a one-batch epoch, go through the three parts of section 3: which can still "
+        "differ from zero, and with which sign?",
+        expected=gap_sign,
+        choices={
+            "a": "negative: validation still ahead",
+            "b": "about zero: with one batch the weights cannot move while fit() averages",
+            "c": "positive: without drift the training digits win, as when measured alike",
+        },
+        misconceptions=(
+            Wrong(
+                lambda: "b",
+                "drift is gone, but the logged number is still scored with "
+                "Dropout on and with the weights from before the epoch's only update",
+            ),
+            Wrong(
+                lambda: "c",
+                "the training digits win only when measured like the validation "
+                "digits; the logged number has Dropout on and is one update behind",
+            ),
+        ),
+    ),
+    2: Exercise(
+        kind="function",
+        hint="Keras's accuracy adds up correct predictions and divides by the digits seen so far "
+        "in the epoch; np.cumsum gives running totals",
+        expected=lambda: running_accuracy,
+        cases=running_cases,
+        misconceptions=(
+            Wrong(
+                lambda: lambda a, n: np.cumsum(a) / np.arange(1, len(a) + 1),
+                "this weighs every batch equally; Keras counts digits, so a short last batch "
+                "weighs less",
+            ),
+            Wrong(
+                lambda: lambda a, n: np.asarray(a, dtype=float),
+                "these are the batches' own accuracies; after each batch Keras logs the mean "
+                "over the epoch's batches so far",
+            ),
+            Wrong(
+                lambda: lambda a, n: np.full(len(a), np.average(a, weights=n)),
+                "this is the epoch's final number at every batch; after batch b Keras logs "
+                "the mean of batches 1 to b only",
+            ),
+        ),
+        atol=1e-9,
+    ),
+    3: Exercise(
+        kind="choice",
+        hint="for each part of the split, ask which two measurements it compares and whether "
+        "the augmentation layers are active in each",
+        expected=lambda: "a",
+        choices={
+            "a": "in the part section 3 calls dropout: training mode minus inference mode",
+            "b": "in generalisation: augmented images are harder, so the model generalises worse",
+            "c": "in drift: augmentation changes the images from batch to batch",
+            "d": "nowhere: augmentation changes the data, not the model",
+        },
+        misconceptions=(
+            Wrong(
+                lambda: "b",
+                "generalisation compares two measurements in inference mode, "
+                "where the augmentation layers pass images through unchanged",
+            ),
+            Wrong(
+                lambda: "c",
+                "drift compares two measurements both in training mode, "
+                "augmentation on in both: it adds noise to drift, not a direction",
+            ),
+            Wrong(
+                lambda: "d",
+                "layers inside the model are part of it: Keras runs them with "
+                "training=True in fit() and as the identity in evaluate() and predict()",
+            ),
+        ),
+    ),
+    4: Exercise(
+        kind="choice",
+        hint="run the model layer by layer, layer(h, training=...), with one Dropout layer in "
+        "training mode at a time, and compare with evaluate() on the same digits",
+        expected=larger_part,
+        choices={
+            "a": "the first, Dropout(0.25) after the convolutions: it drops far more units",
+            "b": "the second, Dropout(0.5): it silences half of only 32 units, right before the "
+            "output, where no later layer can make up for them",
+            "c": "both about equally: each costs accuracy in proportion to its rate",
+        },
+        misconceptions=(
+            Wrong(
+                lambda: "a",
+                "counting dropped units misleads: the 4,608 pooled features are "
+                "redundant, and the kept ones are scaled up by 1/(1 − rate); measure each "
+                "layer alone",
+            ),
+            Wrong(
+                lambda: "c",
+                "the rates predict a factor of two; measured one at a time, one "
+                "layer makes almost all of the dropout part",
+            ),
+        ),
+    ),
 }
