@@ -188,10 +188,14 @@ def test_solutions_become_stubs_and_everything_else_is_kept():
     assert student.cells[2].outputs and "widgets" not in student.metadata
     assert student.cells[4].source.splitlines()[1:] == ["best_epoch = ..."]
     # Only names a later cell uses: `mean_loss` and `spread` are the solution's scratch work.
-    assert student.cells[7].source.splitlines()[1:] == [
+    assert student.cells[7].source.splitlines() == [
+        "# YOUR ANSWER HERE: write the body of the function, then run the check below.",
         "def halve(x, *, exact=True):",
         '    raise NotImplementedError("write the body of halve()")',
     ]
+    assert code_stub("def f():\n    return 1\ng = f()").splitlines()[0] == (
+        "# YOUR ANSWER HERE: replace each ... and write each function's body, then run the check below."
+    )
     assert student.cells[-1].source == "*YOUR ANSWER HERE*"
     assert original.cells[2].outputs, "the input notebook must not be modified"
     assert solution_leaks(original, student) == set()

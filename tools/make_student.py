@@ -69,6 +69,10 @@ from add_open_links import INSTALL_TAG, OWNER, add_open_links, badge_owner  # no
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
 CODE_HEADER = "# YOUR ANSWER HERE: replace each ... with your answer, then run the check below."
+FUNCTION_HEADER = "# YOUR ANSWER HERE: write the body of the function, then run the check below."
+BOTH_HEADER = (
+    "# YOUR ANSWER HERE: replace each ... and write each function's body, then run the check below."
+)
 RAISE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 MARKDOWN_STUB = "*YOUR ANSWER HERE*"
 
@@ -160,6 +164,9 @@ def code_stub(source: str, used_later: str | None = None) -> str:
                 lines.append(f"{name} = ...")
     if len(lines) == 1:
         lines.append("...")
+    defines = any(line.startswith(("def ", "async def ")) for line in lines)
+    binds = any(not line.startswith((" ", "def ", "async def ", "#")) for line in lines)
+    lines[0] = BOTH_HEADER if defines and binds else FUNCTION_HEADER if defines else CODE_HEADER
     return "\n".join(lines)
 
 
