@@ -27,4 +27,3 @@ def gap(logged: float, evaluated: float) -> float:
         -0.4549
     """
     return float(logged) - float(evaluated)
-
