@@ -97,8 +97,9 @@ EXERCISES = {
             ),
             Misconception(
                 wrong=lambda: "c",
-                feedback="the doctor measured the penalty inside evaluate()'s loss itself: the "
-                "regularization row's size is loss minus data loss",
+                feedback="evaluate()'s loss holds the penalty: its loss minus its data_loss metric "
+                "equals the sum of model.losses, the size the doctor reports for regularization "
+                "(notebook 05 measures it; section 05 above compares the two)",
             ),
         ),
     ),
