@@ -29,17 +29,23 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # not listed keeps its place after these.
 LONGEST_FIRST = [
     "tests/test_binder.py",  # pip unpacking wheels: overlaps best with work that computes
+    "tests/test_backends.py",  # builds the JAX environment once, then runs the tools on JAX
     "notebooks/04_resnet_batchnorm.ipynb",
     "tests/test_mnist.py",
     "notebooks/02_validation_above_training.ipynb",
     "tests/test_checkpoint.py",
     "tests/test_resnet.py",
+    "tests/test_doctor_zoo.py",
     "tests/test_more_gaps.py",
     "tests/test_assignments.py",
+    "tests/test_doctor_backends.py",
     "notebooks/03_fit_says_one.ipynb",
     "tests/test_threshold.py",
     "notebooks/01_checkpoint_mismatch.ipynb",
+    "notebooks/06_the_doctor.ipynb",
+    "notebooks/00_start_here.ipynb",
     "notebooks/05_more_gaps.ipynb",
+    "tests/test_doctor.py",
     "tests/test_browser.py",
 ]
 

@@ -35,7 +35,6 @@ _EXPORTS = {
     "DataError": "data",
     "Table": "table",
     "GapProbe": "gap_probe",
-    "LoggingProbe": "gap_probe",
     "StepRecorder": "step_recorder",
     "WeightRecorder": "weight_recorder",
     "StopAtThreshold": "stop_at_threshold",

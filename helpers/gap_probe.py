@@ -348,16 +348,6 @@ class GapProbe(keras.callbacks.Callback):
             seen += size
 
 
-class LoggingProbe(GapProbe):
-    """``GapProbe(..., log=prefix)`` under its former name (kept until the notebooks switch).
-
-    Introduced in ``notebooks/03_fit_says_one.ipynb``; write ``GapProbe(x, y, log=True)``.
-    """
-
-    def __init__(self, x, y, sample_weight=None, *, prefix: str = "eval_", **kwargs):
-        super().__init__(x, y, sample_weight, log=_prefix("prefix", prefix), **kwargs)
-
-
 def _prefix(name: str, prefix) -> str:
     if not isinstance(prefix, str) or not prefix or prefix == "val_":
         raise ValueError(

@@ -15,9 +15,10 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from helpers import Diagnosis, diagnose  # noqa: E402
-from helpers.doctor import CAUSES, REMAINDERS, zoo  # noqa: E402
+from helpers.doctor import CAUSES, REMAINDERS  # noqa: E402
 from helpers.doctor.__main__ import main  # noqa: E402
 from helpers.doctor.state import changed, snapshot  # noqa: E402
+from tests import doctor_zoo as zoo  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,9 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from helpers import Table, decompose_gap, evaluate_in_mode  # noqa: E402
-from helpers.doctor import examine, zoo  # noqa: E402
+from helpers.doctor import examine  # noqa: E402
 from helpers.doctor.state import changed, snapshot  # noqa: E402
+from tests import doctor_zoo as zoo  # noqa: E402
 
 EXACT = 1e-3
 RANDOM_SE = 4.0

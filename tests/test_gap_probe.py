@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import GapProbe, LoggingProbe, Table, evaluate_in_mode, plot_batches, plot_probe
+from helpers import GapProbe, Table, evaluate_in_mode, plot_batches, plot_probe
 from tests.conftest import same, snapshot
 from tests.measuring import measure_by_evaluation
 
@@ -151,13 +151,9 @@ def test_log_writes_the_measurement_into_the_logs_for_later_callbacks(tiny_model
     measured = probe.series("accuracy", "inference")[1:].tolist()  # epochs 2 and 3
     assert [s.get("eval_accuracy") for s in seen] == [None, *measured]  # only measured epochs
     assert "eval_loss" not in seen[-1] and history.history["eval_accuracy"] == measured
-    alias = LoggingProbe(x, y, batch_size=8, prefix="train_")
-    assert isinstance(alias, GapProbe) and alias.log == "train_"
     assert GapProbe(x, y, log="x_").log == "x_" and GapProbe(x, y).log is None
     with pytest.raises(ValueError, match="invalid `log`: 'val_'"):
         GapProbe(x, y, log="val_")
-    with pytest.raises(ValueError, match="invalid `prefix`: 'val_'"):
-        LoggingProbe(x, y, prefix="val_")
 
 
 def test_one_batch_per_epoch_logs_the_weights_before_the_update(tiny_model, tiny_data):

@@ -90,7 +90,8 @@ def measure_cost(build, *, batch_size: int = 32, repeats: int = 2) -> dict:
 
 def bench_doctor() -> list[dict]:
     """Rows: the doctor's cost on two models, then every zoo entry with its verdict."""
-    from helpers.doctor import zoo
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests import doctor_zoo as zoo
 
     rows = [measure_cost(_mnist_cnn), measure_cost(_tabular)]
     for row in zoo.run():

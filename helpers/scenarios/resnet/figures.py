@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from helpers.moving_average import travelled
+from helpers.batchnorm import travelled
 from helpers.table import Table
 
 
