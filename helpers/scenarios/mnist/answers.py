@@ -1,4 +1,4 @@
-"""Scenario 02's exercises, checked out of the notebook's sight (``docs/instructor/02.md``).
+"""Scenario 02's exercises, checked out of the notebook's sight (notes for teachers: ``docs/instructor_guide.md``).
 
 Expected values that depend on a run are computed from the objects the check
 cell passes (the student's own run), so none is printed in the notebook.
