@@ -223,6 +223,6 @@ def backend(what: str = "this tool") -> str:
         raise NotImplementedError(
             f"{what} supports the Keras backends {BACKENDS}, and Keras is running on {name!r}; "
             "set KERAS_BACKEND=tensorflow or jax before importing Keras "
-            "(README, "Which Keras backends the tools run on" says what was tried)"
+            "(the README's backend table says what was tried)"
         )
     return name

@@ -119,7 +119,7 @@ def decompose_gap(
 
     Passes: 1 without training-mode layers, 2 with one family, 4 with two
     (both methods). With three, ``"alone"`` costs 5 and ``"shapley"`` 8.
-    Tested on the TensorFlow and JAX backends (README, "Which Keras backends the tools run on").
+    Tested on the TensorFlow and JAX backends (the README's backend table).
 
     Args:
         model: A compiled Keras model (Sequential, Functional, nested).

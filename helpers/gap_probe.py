@@ -50,7 +50,7 @@ class GapProbe(keras.callbacks.Callback):
     records it.
 
     Tested on the TensorFlow and JAX backends, every option
-    (``README, "Which Keras backends the tools run on"``); the model is left exactly as it was.
+    (the README's backend table); the model is left exactly as it was.
 
     Epochs are numbered from 1, as in ``fit()``'s progress bar and in
     ``ModelCheckpoint`` file names; epoch 0 holds the measurements of the
