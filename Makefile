@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@echo "make lab        install (first time) and open JupyterLab on student/ (LAB_ROOT=notebooks: solutions)"
 	@echo "make test       install (first time) and run every test"
-	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
+	@echo "make notebooks  re-execute every notebook in place and rebuild student/ (commit both)"
 	@echo "make bench      calibrated timings: notebooks, make test, explorers, GapProbe -> docs/benchmarks.md"
 	@echo "make student    student versions of the notebooks -> student/ (committed: rebuild after any notebook change)"
 	@echo "make assignments  otter-grader master notebooks of the scenarios -> assignments/"
@@ -49,8 +49,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests helpers -m "not slow and not browser" -p no:nbval -o addopts="--doctest-modules -p no:cacheprovider"
 
+# The student versions are built from the executed notebooks: rebuild them too (commit both).
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --in-place notebooks/*.ipynb
+	$(MAKE) --no-print-directory student
 
 # Runs every notebook and the whole suite as well: run it on an otherwise idle machine.
 # BENCH_ARGS, e.g. "--skip tests,notebooks" or "--quick", for partial runs.
