@@ -18,7 +18,7 @@ import hashlib
 import inspect
 import math
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -154,23 +154,18 @@ def fingerprint(model) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def forced_mode(layers: Iterable, training: bool) -> Iterator[None]:
-    """Make ``layers`` run with ``training=training`` whatever the model is called with.
+def patched_calls(layers: Iterable, wrap: Callable) -> Iterator[None]:
+    """Replace each layer's ``call`` by ``wrap(layer, original_call)`` for the block.
 
-    Each layer's ``call`` is wrapped for the duration of the block and
-    restored on exit, so Keras's own code does the work in either mode.
+    The originals come back on exit, even after an error, so the model is left as it was.
     """
     patched = []
     try:
         for layer in layers:
             original = layer.call
-
-            def call(*args, _original=original, **kwargs):
-                kwargs["training"] = training
-                return _original(*args, **kwargs)
-
             had_own = "call" in vars(layer)
-            object.__setattr__(layer, "call", call)  # bypass Keras's attribute tracking
+            # object.__setattr__ bypasses Keras's attribute tracking
+            object.__setattr__(layer, "call", wrap(layer, original))
             patched.append((layer, original, had_own))
         yield
     finally:
@@ -179,6 +174,23 @@ def forced_mode(layers: Iterable, training: bool) -> Iterator[None]:
                 object.__setattr__(layer, "call", original)
             else:
                 object.__delattr__(layer, "call")
+
+
+def forced_mode(layers: Iterable, training: bool):
+    """Make ``layers`` run with ``training=training`` whatever the model is called with.
+
+    Each layer's ``call`` is wrapped for the duration of the block and
+    restored on exit, so Keras's own code does the work in either mode.
+    """
+
+    def wrap(layer, original):
+        def call(*args, **kwargs):
+            kwargs["training"] = training
+            return original(*args, **kwargs)
+
+        return call
+
+    return patched_calls(layers, wrap)
 
 
 def _resolve_active(mode) -> set[str]:

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Iterator
 import keras
 import numpy as np
 
+from helpers.modes import patched_calls
+
 FAMILIES = ("dropout", "batchnorm", "augmentation")
 
 _NOISE = (
@@ -179,44 +181,28 @@ def training_mode(
     ``fit()``'s batches of ``batch_size`` would: the model can then be called
     on many batches at once, which costs far fewer calls.
     """
-    patched = []
-    try:
-        for layer in layers:
-            original = layer.call
-            is_bn = family(layer) == "batchnorm"
-            record = moments is not None and is_bn and layer.trainable
-            ghost = batch_size if is_bn and layer.trainable else None
 
-            def call(
-                inputs,
-                *args,
-                _original=original,
-                _layer=layer,
-                _record=record,
-                _ghost=ghost,
-                **kwargs,
-            ):
-                kwargs["training"] = True
-                rows = inputs.shape[0]
-                if _ghost is None or rows is None or rows <= _ghost:
-                    if _record:
-                        moments.add(_layer, inputs)
-                    return _original(inputs, *args, **kwargs)
-                full = rows // _ghost * _ghost
-                parts = [
-                    ghost_normalize(_layer, block, size, moments if _record else None)
-                    for block, size in ((inputs[:full], _ghost), (inputs[full:], rows - full))
-                    if size
-                ]
-                return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=0)
+    def wrap(layer, original):
+        is_bn = family(layer) == "batchnorm"
+        record = moments is not None and is_bn and layer.trainable
+        ghost = batch_size if is_bn and layer.trainable else None
 
-            had_own = "call" in vars(layer)
-            object.__setattr__(layer, "call", call)  # bypass Keras's attribute tracking
-            patched.append((layer, original, had_own))
+        def call(inputs, *args, **kwargs):
+            kwargs["training"] = True
+            rows = inputs.shape[0]
+            if ghost is None or rows is None or rows <= ghost:
+                if record:
+                    moments.add(layer, inputs)
+                return original(inputs, *args, **kwargs)
+            full = rows // ghost * ghost
+            parts = [
+                ghost_normalize(layer, block, size, moments if record else None)
+                for block, size in ((inputs[:full], ghost), (inputs[full:], rows - full))
+                if size
+            ]
+            return parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=0)
+
+        return call
+
+    with patched_calls(layers, wrap):
         yield
-    finally:
-        for layer, original, had_own in reversed(patched):
-            if had_own:
-                object.__setattr__(layer, "call", original)
-            else:
-                object.__delattr__(layer, "call")
