@@ -189,6 +189,34 @@ class Exercise:
         object.__setattr__(self, "misconceptions", misconceptions)
 
 
+def choice_exercise(
+    hint: str, options: Mapping[str, tuple[str, str | None]], expected=None, name: str = ""
+) -> Exercise:
+    """A multiple choice whose every wrong option names its misconception.
+
+    Args:
+        hint: Shown for a wrong answer no feedback covers.
+        options: ``{key: (text, feedback)}``; the right option's feedback is ``None``.
+        expected: ``expected(**context)`` when the right key depends on the run; by default
+            the option whose feedback is ``None``.
+        name: Defaults to ``"Exercise <number>"``.
+    """
+    right = [k for k, (_, feedback) in options.items() if feedback is None]
+    if expected is None and len(right) != 1:
+        raise ValueError(
+            f"invalid `options`: {len(right)} options with feedback None; mark the one right "
+            "option with None, e.g. {'a': ('noise', 'it repeats'), 'b': ('lag', None)}"
+        )
+    return Exercise(
+        name,
+        hint,
+        expected or (lambda: right[0]),
+        kind="choice",
+        choices={k: text for k, (text, _) in options.items()},
+        misconceptions=[Misconception(lambda k=k: k, f) for k, (_, f) in options.items() if f],
+    )
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a check says about one answer.
@@ -234,13 +262,13 @@ def _close(answer, expected, rtol: float, atol: float) -> bool:
     return bool(np.all(np.abs(a - e) <= bound))
 
 
-def _matches(answer, expected, rtol: float, atol: float) -> bool:
+def matches(answer, expected, rtol: float, atol: float) -> bool:
     """Whether ``answer`` equals ``expected``: numbers within tolerance, strings ignoring case.
 
     Example:
-        >>> _matches([1.0, 2.0 + 1e-9], np.array([1, 2]), 0.0, 1e-6)
+        >>> matches([1.0, 2.0 + 1e-9], np.array([1, 2]), 0.0, 1e-6)
         True
-        >>> _matches({"loss": 0.5}, {"loss": 0.25}, 0.0, 1e-6)
+        >>> matches({"loss": 0.5}, {"loss": 0.25}, 0.0, 1e-6)
         False
     """
     if isinstance(expected, str):
@@ -253,7 +281,7 @@ def _matches(answer, expected, rtol: float, atol: float) -> bool:
         return (
             isinstance(answer, Mapping)
             and set(answer) == set(expected)
-            and all(_matches(answer[k], expected[k], rtol, atol) for k in expected)
+            and all(matches(answer[k], expected[k], rtol, atol) for k in expected)
         )
     if _is_number(expected) or (isinstance(expected, np.ndarray) and expected.ndim == 0):
         number = answer if _is_number(answer) else getattr(answer, "ndim", None) == 0 and answer
@@ -268,7 +296,7 @@ def _matches(answer, expected, rtol: float, atol: float) -> bool:
         # Not one numeric array: compare element by element (mixed or nested sequences).
         if isinstance(expected, Sequence) and isinstance(answer, Sequence):
             return len(answer) == len(expected) and all(
-                _matches(a, e, rtol, atol) for a, e in zip(answer, expected)
+                matches(a, e, rtol, atol) for a, e in zip(answer, expected)
             )
         return False
     try:
@@ -277,8 +305,8 @@ def _matches(answer, expected, rtol: float, atol: float) -> bool:
         return False
 
 
-def _call(function: Callable, context: Mapping[str, Any]):
-    """``function(**context)``, passing only the names it accepts."""
+def call_with_context(function: Callable, context: Mapping[str, Any]):
+    """``function(**context)``, passing only the names it accepts (how checks call `expected`)."""
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature
@@ -362,11 +390,11 @@ def judge(exercise: Exercise, answer, **context) -> Verdict:
         return _judge_choice(exercise, answer, context)
     if exercise.kind == "function":
         return _judge_function(exercise, answer, context)
-    if _matches(answer, _call(exercise.expected, context), exercise.rtol, exercise.atol):
+    if matches(answer, call_with_context(exercise.expected, context), exercise.rtol, exercise.atol):
         return Verdict(CORRECT, "correct.")
     for misconception in exercise.misconceptions:
-        wrong = _call(misconception.wrong, context)
-        if _matches(answer, wrong, exercise.rtol, exercise.atol):
+        wrong = call_with_context(misconception.wrong, context)
+        if matches(answer, wrong, exercise.rtol, exercise.atol):
             return _misconceived(misconception)
     return _hint(exercise)
 
@@ -401,7 +429,7 @@ def _judge_choice(exercise: Exercise, answer, context) -> Verdict:
             f"{answer!r} is not one of the choices; answer with one of {listed}, "
             f"e.g. answer = {keys[0]!r}",
         )
-    expected = _call(exercise.expected, context)
+    expected = call_with_context(exercise.expected, context)
     if _key(expected) not in keys:
         raise ValueError(
             f"{exercise.name}: `expected` gave {expected!r}, which is not one of the keys {keys}"
@@ -409,7 +437,7 @@ def _judge_choice(exercise: Exercise, answer, context) -> Verdict:
     if _key(answer) == _key(expected):
         return Verdict(CORRECT, "correct.")
     for misconception in exercise.misconceptions:
-        if _key(answer) == _key(_call(misconception.wrong, context)):
+        if _key(answer) == _key(call_with_context(misconception.wrong, context)):
             return _misconceived(misconception)
     return _hint(exercise)
 
@@ -424,12 +452,12 @@ def _judge_function(exercise: Exercise, answer, context) -> Verdict:
         return _not_attempted(exercise)
     except Exception as error:  # the student's code: report it, never crash the check
         return _hint(exercise, f"your function raised {_describe(error)}")
-    expected = _run_cases(exercise.cases(), _call(exercise.expected, context))
-    if _matches(results, expected, exercise.rtol, exercise.atol):
+    expected = _run_cases(exercise.cases(), call_with_context(exercise.expected, context))
+    if matches(results, expected, exercise.rtol, exercise.atol):
         return Verdict(CORRECT, "correct.")
     for misconception in exercise.misconceptions:
-        wrong = _run_cases(exercise.cases(), _call(misconception.wrong, context))
-        if _matches(results, wrong, exercise.rtol, exercise.atol):
+        wrong = _run_cases(exercise.cases(), call_with_context(misconception.wrong, context))
+        if matches(results, wrong, exercise.rtol, exercise.atol):
             return _misconceived(misconception)
     return _hint(exercise)
 
@@ -496,7 +524,7 @@ def check(
         raise ValueError("`name` and `hint` are required, e.g. name='Exercise 1', hint='look at …'")
     if answer is ...:
         verdict = _not_attempted(Exercise(name, hint, lambda: expected))
-    elif _matches(answer, expected, rtol, atol):
+    elif matches(answer, expected, rtol, atol):
         verdict = Verdict(CORRECT, "correct.")
     else:
         verdict = Verdict(HINT, f"not yet. Hint: {hint}")

@@ -49,7 +49,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from helpers import selfcheck
-from helpers.selfcheck import CORRECT, HINT, MISCONCEPTION, NOT_ATTEMPTED, _call, judge
+from helpers.selfcheck import CORRECT, HINT, MISCONCEPTION, NOT_ATTEMPTED, call_with_context, judge
 
 REFERENCE = object()  # assert_exercise_teaches(reference=REFERENCE): use Exercise.expected itself
 
@@ -58,7 +58,7 @@ def _unlisted(found, expected, context):
     """An answer that is neither ``expected`` nor a misconception's (None if there is none)."""
     if found.kind == "function":
         return lambda *args, **kwargs: None
-    wrong = [_call(m.wrong, context) for m in found.misconceptions]
+    wrong = [call_with_context(m.wrong, context) for m in found.misconceptions]
     if found.kind == "choice":
         taken = {str(w).strip().lower() for w in wrong} | {expected.strip().lower()}
         spare = [k for k in found.choices if k not in taken]
@@ -97,7 +97,7 @@ def assert_exercise_teaches(
     """
     found = selfcheck.exercise(scenario, number)
     label = f"{scenario} exercise {number} ({found.kind})"
-    expected = _call(found.expected, context)
+    expected = call_with_context(found.expected, context)
     if reference is REFERENCE:
         reference = expected
 
@@ -125,7 +125,7 @@ def assert_exercise_teaches(
 
     assert found.misconceptions, f"{label}: list at least one Misconception with its feedback"
     for index, misconception in enumerate(found.misconceptions):
-        wrong = _call(misconception.wrong, context)
+        wrong = call_with_context(misconception.wrong, context)
         got = verdict(wrong)
         assert got.status != CORRECT, (
             f"{label}: misconception {index}'s wrong answer is accepted as correct "
@@ -138,7 +138,7 @@ def assert_exercise_teaches(
             f"its wrong answer reads {got}"
         )
     if found.kind == "choice":
-        wrong = {_call(m.wrong, context).strip().lower() for m in found.misconceptions}
+        wrong = {call_with_context(m.wrong, context).strip().lower() for m in found.misconceptions}
         unexplained = set(found.choices) - wrong - {expected.strip().lower()}
         assert not unexplained, (
             f"{label}: the wrong choices {sorted(unexplained)} have no Misconception: every wrong "

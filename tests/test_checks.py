@@ -314,7 +314,7 @@ def test_make_students_function_stub_reads_not_attempted(course):
     ],
 )
 def test_answers_compare_as_numbers_arrays_and_sequences(answer, expected, ok):
-    assert selfcheck._matches(answer, expected, 0.0, 1e-6) is ok
+    assert selfcheck.matches(answer, expected, 0.0, 1e-6) is ok
 
 
 def test_old_positional_exercises_still_work():

@@ -3,7 +3,7 @@ under it, 2 is a function checked on unseen batches, 3 and 4 are choices between
 
 import numpy as np
 
-from helpers.selfcheck import Exercise, Misconception
+from helpers.selfcheck import Exercise, Misconception, choice_exercise
 
 
 def measured_moment(logged, ends) -> str:
@@ -35,21 +35,10 @@ def _cases() -> list[tuple[tuple, dict]]:
     return cases
 
 
-def _choice(number: int, hint: str, options: dict, expected=None) -> Exercise:
-    """A multiple choice; ``options``: key -> (text, feedback), feedback None for the right key."""
-    right = next(k for k, (_, feedback) in options.items() if feedback is None)
-    wrong = [Misconception((lambda key: lambda: key)(k), f) for k, (_, f) in options.items() if f]
-    kwargs = {"choices": {k: text for k, (text, _) in options.items()}, "misconceptions": wrong}
-    return Exercise(
-        f"Exercise {number}", hint, expected or (lambda: right), kind="choice", **kwargs
-    )
-
-
 NO_MODES = "this model has no Dropout or BatchNormalization: both modes give the same outputs"
 BEFORE = "fit() scores a batch with the weights it had before its update, not after"
 EXERCISES = {
-    1: _choice(
-        1,
+    1: choice_exercise(
         "which weights score the epoch's only batch: the ones before or after its update?",
         {
             "a": ("evaluate() at the end of epoch e", BEFORE),
@@ -82,8 +71,7 @@ EXERCISES = {
             ),
         ),
     ),
-    3: _choice(
-        3,
+    3: choice_exercise(
         "compare the columns of section 2's batch table: which weights scored which points?",
         {
             "a": ("inference mode in evaluate(), training mode in fit()", NO_MODES),
@@ -96,8 +84,7 @@ EXERCISES = {
             "e": ("fit() scores after the update", BEFORE),
         },
     ),
-    4: _choice(
-        4,
+    4: choice_exercise(
         "which weights does ModelCheckpoint save, and which weights scored the epoch's batches? "
         "Section 3 counts the epochs on each side",
         {
