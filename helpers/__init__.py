@@ -36,7 +36,6 @@ _EXPORTS = {
     "Table": "table",
     "GapProbe": "gap_probe",
     "StepRecorder": "step_recorder",
-    "WeightRecorder": "weight_recorder",
     "StopAtThreshold": "stop_at_threshold",
     "evaluate_in_mode": "modes",
     "preserved_state": "modes",

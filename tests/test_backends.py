@@ -1,7 +1,7 @@
 """The take-home tools on the JAX backend: the same tests, the same equalities (issue 26).
 
 GapProbe (every option), evaluate_in_mode, decompose_gap (both methods),
-recalibrate_batchnorm and WeightRecorder are tested under TensorFlow by their
+recalibrate_batchnorm and the logged-loss replay are tested under TensorFlow by their
 own test files. Here their equality tests (``TOOL_TESTS``) run again, in a fresh
 process with ``KERAS_BACKEND=jax``, in a cached environment that adds JAX to the kit's
 (``tests/requirements-jax.txt``, built by ``tools/extra_env.py``: about a
@@ -47,8 +47,8 @@ TOOL_TESTS = [
     # recalibrate_batchnorm: only the moving statistics change, to the population's.
     "tests/test_batchnorm.py::test_recalibration_changes_only_moving_statistics",
     "tests/test_batchnorm.py::test_recalibration_matches_exact_population_statistics",
-    # WeightRecorder: the weights each batch started from replay Keras's logged losses.
-    "tests/test_weight_recorder.py::test_replayed_losses_match_what_keras_logged",
+    # What fit() logs: the weights each batch started from replay Keras's logged losses.
+    "tests/test_logged_loss.py::test_replayed_losses_match_what_keras_logged",
 ]
 
 

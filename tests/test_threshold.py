@@ -350,31 +350,18 @@ class _StandIn:
 
 
 def test_step_recorder_hooks_record_each_moment():
-    recorder = StepRecorder(
-        [[0.0], [1.0], [2.0], [3.0]],
-        [0, 0, 1, 1],
-        per_step=True,
-        log_key="eval_accuracy",
-        boundary=lambda w: float(w[0].sum()),
-    )
+    recorder = StepRecorder([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1], per_step=True)
     recorder.set_model(_StandIn([0.1, 0.7, 0.9, 0.4]))
     recorder.set_params({"steps": 2})
     recorder.on_train_begin()
     recorder.on_epoch_begin(0)
     recorder.on_train_batch_begin(0)
-    logs = {"accuracy": 1.0}
-    recorder.on_epoch_end(0, logs)
+    recorder.on_epoch_end(0, {"accuracy": 1.0})
     assert [(r["epoch"], r["step"]) for r in recorder.rows] == [(1, 0), (1, 2)]
-    assert recorder.rows[-1]["accuracy"] == logs["eval_accuracy"] == 0.5
+    assert recorder.rows[-1]["accuracy"] == 0.5
     assert recorder.rows[-1]["wrong"] == [1, 3]
-    assert recorder.rows[-1]["boundary"] == pytest.approx(2.1)
-    for kwargs, message in [
-        ({"log_key": ""}, "invalid `log_key`"),
-        ({"boundary": 3}, "invalid `boundary`"),
-        ({"per_step": "yes"}, "invalid `per_step`"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            StepRecorder([[0.0]], [0], **kwargs)
+    with pytest.raises(ValueError, match="invalid `per_step`"):
+        StepRecorder([[0.0]], [0], per_step="yes")
 
 
 # -- the exercises' self-checks --------------------------------------------------------------
