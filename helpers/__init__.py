@@ -1,17 +1,7 @@
-"""Mind the Gap: helpers for the notebooks.
+"""Mind the Gap: the code the notebooks share.
 
-Why do the numbers that ``fit()`` prints disagree with ``evaluate()``,
-``predict()`` and the saved checkpoint? The notebooks answer with
-measurements; this package holds the code they share.
-
-Importing ``helpers`` does nothing but define names: TensorFlow is loaded
-lazily, the first time a name that needs it is used, so that
-:func:`setup_notebook` can quieten TensorFlow's start-up chatter and fix the
-seeds *before* TensorFlow starts. Call it in a notebook's first cell::
-
-    from helpers import setup_notebook
-
-    setup_notebook(seed=0)
+Importing ``helpers`` only defines names; TensorFlow loads the first time a name needs it, so
+``setup_notebook(seed=0)`` in a notebook's first cell can quieten it and seed it first.
 """
 
 from importlib import import_module

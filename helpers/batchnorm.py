@@ -1,18 +1,8 @@
-"""BatchNormalization's statistics: inspect them, and recalibrate them.
+"""BatchNormalization's statistics: how far the moving ones lag, and recalibrating them.
 
-Introduced in ``notebooks/04_resnet_batchnorm.ipynb``. In training mode a
-BatchNormalization layer normalises with the statistics of the batch in
-front of it and nudges its *moving* statistics towards them::
-
-    moving = momentum * moving + (1 - momentum) * batch
-
-Inference (``evaluate()``, ``predict()``) normalises with the moving
-statistics instead. They start at mean 0 and variance 1, so after ``N``
-updates they have covered only ``1 - momentum**N`` of the way to the batch
-statistics (:func:`travelled`, :func:`updates_needed`: plain arithmetic). :func:`compare_statistics` measures
-that gap layer by layer; :func:`recalibrate_batchnorm` closes it without
-training, by recomputing every layer's population statistics from the data
-("PreciseBN", Wu & Johnson, *Rethinking "Batch" in BatchNorm*, 2021).
+Training mode normalises with the batch's statistics and moves ``moving = momentum * moving +
+(1 - momentum) * batch``; inference uses the moving ones. :func:`recalibrate_batchnorm`
+recomputes them from data ("PreciseBN", Wu & Johnson, *Rethinking "Batch" in BatchNorm*, 2021).
 """
 
 from __future__ import annotations
@@ -34,18 +24,8 @@ def _keras():
 
 
 def travelled(momentum: float, updates: int) -> float:
-    """How far moving statistics have gone from their start after ``updates`` steps.
-
-    Each update keeps ``momentum`` of the old value, so after ``N`` updates
-    towards a fixed target the start still weighs ``momentum**N`` and the
-    fraction of the way travelled is ``1 - momentum**N``.
-
-    Args:
-        momentum: BatchNormalization's momentum (Keras's default is 0.99).
-        updates: Number of training steps (batches) so far.
-
-    Returns:
-        The fraction travelled, from 0 to 1.
+    """The fraction of the way to a fixed target moving statistics travel in ``updates``
+    steps: ``1 - momentum**updates`` (the start still weighs ``momentum**updates``).
 
     Example:
         >>> round(travelled(0.99, 5), 4)
@@ -59,14 +39,7 @@ def travelled(momentum: float, updates: int) -> float:
 
 
 def updates_needed(momentum: float, fraction: float = 0.99) -> int:
-    """The number of updates after which ``travelled(momentum, N) >= fraction``.
-
-    Args:
-        momentum: BatchNormalization's momentum, in [0, 1).
-        fraction: Target fraction of the way, in (0, 1). Defaults to 0.99.
-
-    Returns:
-        The smallest such ``N``.
+    """The smallest ``N`` with ``travelled(momentum, N) >= fraction`` (momentum in [0, 1)).
 
     Example:
         >>> updates_needed(0.99), updates_needed(0.99, 0.5), updates_needed(0.01)
@@ -147,14 +120,8 @@ def _check_x(x, batch_size) -> int:
 
 @contextlib.contextmanager
 def _batch_statistics_mode(layers: list) -> Iterator[None]:
-    """Make ``layers`` normalise with batch statistics and store them as their moving ones.
-
-    Inside the block each layer runs in training mode whatever the model is
-    called with (every other layer keeps inference mode, so Dropout stays
-    off and no random state moves), and its momentum is 0, so after a
-    forward pass its moving mean and variance *are* that batch's statistics,
-    computed by Keras's own code exactly as ``fit()`` computes them. Momentum,
-    ``call`` and the moving statistics are restored on exit.
+    """Make ``layers`` (only them) run in training mode with momentum 0, so after a forward
+    pass their moving statistics *are* the batch's, computed by Keras's own code; restored on exit.
     """
     saved = [
         (layer, layer.momentum, numpy_value(layer.moving_mean), numpy_value(layer.moving_variance))
@@ -176,12 +143,8 @@ def _batch_statistics_mode(layers: list) -> Iterator[None]:
 
 
 def _population_statistics(model, x, layers: list, batch_size: int | None) -> list[tuple]:
-    """Each layer's mean and variance over all of ``x``, features taken batch by batch.
-
-    Per-batch means and variances are combined exactly, weighting each batch
-    by its size: ``mean = E[mean_b]``, ``var = E[var_b + mean_b**2] - mean**2``
-    (float64). With one batch this is that batch's statistics.
-    """
+    """Each layer's mean and variance over all of ``x``, batch by batch, combined exactly:
+    ``mean = E[mean_b]``, ``var = E[var_b + mean_b**2] - mean**2`` (float64, weighted by size)."""
     keras = _keras()
     n = _check_x(x, batch_size)
     step = n if batch_size is None else int(batch_size)
@@ -206,21 +169,14 @@ def _population_statistics(model, x, layers: list, batch_size: int | None) -> li
 def batch_statistics(model, x, *, batch_size: int | None = None) -> dict[str, tuple]:
     """The statistics each BatchNormalization layer computes from ``x`` in training mode.
 
-    The model is unchanged afterwards: nothing but the moving statistics is
-    touched during the measurement, and they are restored.
-
     Args:
-        model: A Keras model with BatchNormalization layers.
+        model: A Keras model with BatchNormalization layers (left unchanged).
         x: Inputs.
-        batch_size: Batch size; None treats all of ``x`` as one batch (the
-            post's three images are one batch). With several batches the
-            statistics are the population ones (see
-            :func:`recalibrate_batchnorm`). Defaults to None.
+        batch_size: None treats all of ``x`` as one batch; otherwise the population
+            statistics over its batches. Defaults to None.
 
     Returns:
-        ``{layer path: (mean, variance)}`` (the path is the name, prefixed
-        by any nested model's), float64 arrays with one value per channel,
-        in layer order.
+        ``{layer path: (mean, variance)}``, float64 per channel, in layer order.
     """
     layers = _updating_layers(model)
     return {
@@ -235,14 +191,8 @@ def _key(layer) -> str:
 
 
 def predict_with_batch_statistics(model, x) -> np.ndarray:
-    """The model's outputs with every BatchNormalization layer using the batch's statistics.
-
-    All of ``x`` is one batch, as in the post's ``fit()``; every other layer
-    stays in inference mode. The model is unchanged afterwards.
-
-    Returns:
-        The outputs as NumPy arrays (in the model's output structure).
-    """
+    """The outputs (NumPy) with every BatchNormalization layer normalising with the statistics
+    of all of ``x`` as one batch, other layers in inference mode; the model is unchanged."""
     layers = _updating_layers(model)
     _check_x(x, None)
     with _batch_statistics_mode(layers):
@@ -252,23 +202,16 @@ def predict_with_batch_statistics(model, x) -> np.ndarray:
 def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) -> Table:
     """Moving statistics beside the batch statistics, one row per BatchNormalization layer.
 
-    Columns: ``layer``; ``depth`` (its index among the BN layers);
-    ``batch var`` and ``moving var`` (each averaged over channels); ``var
-    ratio`` (moving / batch, channel median: 1 means inference normalises
-    like training); ``mean travelled`` and ``var travelled``: how far the
-    moving values have come from their start (mean 0, variance 1) towards
-    the batch's, a least-squares slope over channels (compare with
-    :func:`travelled`).
+    Columns: ``layer``, ``depth``, ``batch var`` and ``moving var`` (channel means), ``var
+    ratio`` (moving / batch, channel median), and ``mean travelled`` / ``var travelled``: how
+    far the moving values have come from their start towards the batch's (a least-squares
+    slope over channels; compare :func:`travelled`).
 
     Args:
         model: A Keras model with BatchNormalization layers.
         x: Inputs, e.g. the training data.
         batch_size: As in :func:`batch_statistics`. Defaults to None.
-        layers: Paths (names, prefixed by any nested model's) or depths of
-            the layers to list; None lists all. Defaults to None.
-
-    Returns:
-        A :class:`~helpers.Table`.
+        layers: Paths or depths of the layers to list; None lists all.
     """
     stats = batch_statistics(model, x, batch_size=batch_size)
     by_name = {_key(layer): layer for layer in batchnorm_layers(model)}
@@ -314,39 +257,22 @@ def _slope(moved: np.ndarray, target: np.ndarray) -> float:
 def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
     """Recompute every BatchNormalization layer's moving statistics from data (PreciseBN).
 
-    Runs ``x`` through the model batch by batch with every weight frozen and
-    every BatchNormalization layer normalising with its batch's statistics,
-    as in ``fit()``; other layers (Dropout, noise) stay in inference mode.
-    Each layer's per-batch means and variances are then combined into the
-    population mean and variance of all of ``x`` (``E[mean_b]`` and
-    ``E[var_b + mean_b**2] - E[mean_b]**2``, Wu & Johnson 2021, weighting
-    batches by size) and written into ``moving_mean`` and
-    ``moving_variance``. Nothing else changes -- not the weights, the
-    optimizer, the metrics or any random state. The model is changed in
-    place, on purpose: that is the fix.
-
-    Layers with ``trainable=False`` are left alone: ``fit()`` never updates
-    them either.
-
-    Tested on the TensorFlow and JAX backends.
+    ``x`` runs through the model batch by batch, each BatchNormalization layer normalising with
+    its batch's statistics as in ``fit()`` (other layers in inference mode); the per-batch
+    statistics are combined into the population mean and variance of all of ``x`` and written
+    into ``moving_mean`` and ``moving_variance``. That is the fix, so the model changes in
+    place, but nothing else does: weights, optimizer, metrics and random state are untouched.
+    Frozen layers (``trainable=False``) are left alone, as ``fit()`` leaves them.
 
     Args:
-        model: A Keras model with BatchNormalization layers (functional,
-            sequential, subclassed or nested).
-        x: Inputs (an array, or the structure the model takes), usually the
-            training data.
-        batch_size: Batch size; use the one from ``fit()``, since the
-            statistics the layers see in training depend on it. Defaults
-            to 32, like ``fit()``.
+        model: A Keras model with BatchNormalization layers (any kind, nested too).
+        x: Inputs, usually the training data.
+        batch_size: ``fit()``'s batch size (the layers' training statistics depend on it).
+            Defaults to 32.
 
     Returns:
-        A :class:`~helpers.Table` with one row per recalibrated layer:
-        ``layer``, ``samples``, and the channel-averaged ``mean`` and
-        ``variance`` before and after.
-
-    Raises:
-        ValueError: if the model has no (trainable) BatchNormalization
-            layer, ``x`` is empty, or ``batch_size`` is not a positive int.
+        A :class:`~helpers.Table`, one row per layer: ``layer``, ``samples``, and the
+        channel-averaged ``mean`` and ``variance`` before and after.
 
     Example:
         >>> import numpy as np, keras

@@ -1,29 +1,13 @@
 """Split the gap between ``fit()``'s logged numbers and ``evaluate()`` into causes.
 
-Introduced in ``notebooks/00_start_here.ipynb``. The gap is the kit's
-(:func:`helpers.gap`): what ``fit()`` logged minus what ``evaluate()`` says. For
-every compiled metric and the loss, with L the value ``fit()`` logged for the
-last epoch, T the end-of-epoch value with every layer in training mode, I the
-end-of-epoch value in inference mode (what ``evaluate()`` returns) and v(S) the
-value with only the layer families in S in training mode::
+With L the last epoch's logged value, T the end-of-epoch value in training mode, I the same in
+inference mode (``evaluate()``) and v(S) the value with only the families S in training mode::
 
-    L - I  =  (L - T)          drift: the weights moving during the epoch
-            + (T - I)          the layer families, split by `method`:
+    L - I  =  (L - T)      drift: the weights moving during the epoch
+            + (T - I)      the layer families: each v({f}) - I plus an interaction remainder
+                           (method="alone"), or each family's Shapley value (method="shapley")
 
-* ``method="alone"``: each family f gets v({f}) - I (switched on alone from
-  inference mode) and an ``interaction`` part takes the remainder
-  T - I - sum_f (v({f}) - I), so the parts sum to the gap *by construction*.
-* ``method="shapley"``: each family gets its Shapley value over all subsets of
-  the families present (:func:`shapley_values`): the mean of what it adds over
-  every order of switching them on. These parts sum to T - I with no
-  interaction part and do not depend on any order.
-
-Drift is measured in training mode because it compares the logged value with
-the end-of-epoch weights *in the mode fit() used*; the other order would need
-the epoch's intermediate weights, which no longer exist after ``fit()``. The
-data is cut into batches once (:func:`helpers.modes.make_batches`) and every
-mode measures those batches (:func:`helpers.modes.evaluate_batches`), which
-restores the model bit for bit.
+Drift is measured in training mode because the epoch's intermediate weights no longer exist.
 """
 
 from __future__ import annotations
@@ -56,10 +40,8 @@ DESCRIPTIONS = {
 def shapley_values(value: Mapping, players: Iterable[str]) -> dict[str, float]:
     """Each player's Shapley value of the game ``value`` (a dict over every subset).
 
-    phi_p = sum over S not holding p of |S|! (n-|S|-1)! / n! (v(S + p) - v(S)).
-    Each term is the same float whatever the listing order, and
-    :func:`math.fsum` rounds the exact sum once, so the result does not depend
-    on the order ``players`` are listed in -- to the last bit.
+    phi_p = sum over S not holding p of |S|! (n-|S|-1)! / n! (v(S + p) - v(S)); summed by
+    :func:`math.fsum`, so the result does not depend on the order of ``players``, to the bit.
 
     Args:
         value: ``{frozenset(players): number}`` for every subset.
@@ -109,42 +91,23 @@ def decompose_gap(
 ) -> GapDecomposition:
     """Split ``fit()``'s last logged values minus ``evaluate()``'s into causes.
 
-    Call it right after ``fit()``, on the training data, with either the
-    :class:`~helpers.GapProbe` that was attached to ``fit()`` or the history
-    it returned. The end-of-epoch values are measured now, one forward pass
-    per set of layer families in training mode; families the model lacks
-    cost nothing and their parts are exactly 0. One draw of the dropout masks
-    is used, the same on every call. The model is not changed: weights,
-    BatchNorm statistics, seed states and metrics are restored bit for bit.
-
-    Passes: 1 without training-mode layers, 2 with one family, 4 with two
-    (both methods). With three, ``"alone"`` costs 5 and ``"shapley"`` 8.
-    Tested on the TensorFlow and JAX backends (the README's backend table).
+    Call it right after ``fit()`` on the training data, with the :class:`~helpers.GapProbe`
+    attached to ``fit()`` or the history it returned. One forward pass per set of families in
+    training mode (1 without such layers, 2 with one family, 4 with two; with three, 5 for
+    ``"alone"`` and 8 for ``"shapley"``); absent families are exactly 0. The model is unchanged.
 
     Args:
         model: A compiled Keras model (Sequential, Functional, nested).
-        x: The training inputs. Defaults to the probe's ``x``.
-        y: The training targets. Defaults to the probe's ``y``.
-        sample_weight: Sample weights as passed to ``fit()``. Defaults to the
-            probe's, or None.
+        x, y, sample_weight: The training data given to ``fit()``. Default to the probe's.
         probe: A :class:`~helpers.GapProbe` that went through ``fit()``.
-        history: What ``fit()`` returned, its ``.history`` dict, or a logs
-            dict from a callback. Pass this or ``probe``, not both.
-        batch_size: The batch size of ``fit()`` (BatchNormalization's batch
-            statistics depend on it). Defaults to the probe's, else 32.
-        metrics: Which metrics, e.g. ``["loss"]``. Defaults to every metric
-            both logged and compiled.
-        method: ``"alone"`` (each family switched on alone from inference
-            mode, plus an interaction remainder) or ``"shapley"`` (each
-            family's Shapley value, no interaction). Defaults to ``"alone"``.
+        history: What ``fit()`` returned, its ``.history``, or a logs dict; or ``probe``.
+        batch_size: ``fit()``'s batch size. Defaults to the probe's, else 32.
+        metrics: Which metrics, e.g. ``["loss"]``. Defaults to every metric both logged
+            and compiled.
+        method: ``"alone"`` or ``"shapley"``. Defaults to ``"alone"``.
 
     Returns:
         A :class:`GapDecomposition`.
-
-    Raises:
-        ValueError: for an uncompiled model, missing or mismatched data, a
-            metric that does not exist or was not logged, a bad batch size
-            or method.
 
     Example:
         >>> history = model.fit(x, y, batch_size=32, epochs=5)  # doctest: +SKIP
@@ -320,25 +283,18 @@ def _warn_if_changed(probe, inference, metrics) -> None:
 class GapDecomposition:
     """The result of :func:`decompose_gap`: measurements, parts, verdict.
 
-    A part's *share* is always its size over the summed sizes of all parts,
-    ``|part| / sum(|parts|)``: a number from 0 to 1 that stays meaningful when
-    parts cancel (a share "of the gap" would not).
+    A part's *share* is its size over the summed sizes of all parts, which stays meaningful
+    when parts cancel (a share "of the gap" would not).
 
     Attributes:
         metrics: The metrics decomposed, ``"loss"`` first.
-        measured: ``{metric: {source: value}}`` with sources ``"fit"`` (as
-            logged), ``"training"`` (end of epoch, training mode),
-            ``"inference"`` (= ``evaluate()``) and one per other measured set of
-            families in training mode (``"dropout"``, ``"dropout+batchnorm"``, …).
-        parts: ``{metric: {part: value}}``: ``"drift"``, then ``"dropout"``,
-            ``"batchnorm"``, ``"other"`` (only if such layers exist; absent
-            families are exactly 0), then, for ``method="alone"`` only,
-            ``"interaction"``.
+        measured: ``{metric: {source: value}}``: ``"fit"``, ``"training"``, ``"inference"``
+            (= ``evaluate()``), and each other measured set of families (``"dropout"``, …).
+        parts: ``{metric: {part: value}}``: ``"drift"``, ``"dropout"``, ``"batchnorm"``,
+            ``"other"`` (only if present), and ``"interaction"`` for ``method="alone"``.
         gap: ``{metric: fit - evaluate}`` (:func:`helpers.gap`).
-        method: ``"alone"`` or ``"shapley"``: how the family parts were split.
-        families: Layer counts per family, as :func:`~helpers.modes.families_present`.
-        passes: Forward passes over the data that the decomposition cost.
-        batch_size: The batch size used for the training-mode passes.
+        method: ``"alone"`` or ``"shapley"``.
+        families: Layer counts per family; passes: forward passes it cost; batch_size.
 
     Example:
         >>> r = GapDecomposition(

@@ -1,11 +1,7 @@
 """The order in which ``fit()`` feeds NumPy rows, read off ``fit()`` itself.
 
-``fit(shuffle=True)`` draws its orders from TensorFlow's global random state
-inside Keras's input pipeline, so the only faithful record of them is a
-``fit()`` that watches its own inputs. Notebook 01 asks it of two rows (does a
-seeded run reshuffle every epoch?), notebook 03 of 500 (which samples come in
-the last batch); :func:`fit_orders` answers both, and
-``helpers.scenarios.threshold.ThresholdRunner`` replays its orders.
+``fit(shuffle=True)`` draws its orders from TensorFlow's global random state inside Keras's
+input pipeline, so the faithful record is a ``fit()`` that watches its own inputs.
 """
 
 from __future__ import annotations
@@ -47,11 +43,9 @@ def fit_orders(
 ) -> np.ndarray:
     """The rows, in the order ``fit()`` feeds them, epoch by epoch.
 
-    After ``keras.utils.set_random_seed(seed)`` (how the posts seed), a
-    :func:`spy_model` is fitted on the row indices ``arange(n)`` with these
-    settings; what its first layer saw is the answer. Building a model draws
-    nothing from TensorFlow's random state, so a spy built earlier records
-    the same orders as a new one.
+    After ``keras.utils.set_random_seed(seed)`` (how the posts seed), a :func:`spy_model` is
+    fitted on the row indices; what its first layer saw is the answer. Building a model draws
+    nothing from the random state, so a spy built earlier records the same orders.
 
     Args:
         n: Number of rows.

@@ -1,16 +1,9 @@
-"""The kit's one sign convention for "the gap".
+"""The kit's one sign convention, in every notebook, table and plot::
 
-Introduced in ``notebooks/00_start_here.ipynb`` and used in every notebook,
-table and plot::
+    gap = what fit() logged  -  what evaluate() says   (same metric, same data, same epoch)
 
-    gap = what fit() logged  -  what evaluate() says
-
-for the same metric and the same data, ``evaluate()`` measuring the weights
-at the end of the same epoch in inference mode. For a loss, a positive gap
-means ``fit()`` looked *worse* than the model is; for an accuracy, a negative
-gap means the same. When a scenario compares with validation numbers
-instead, the rule is the same: the number logged during training first, the
-number measured afterwards second.
+For a loss a positive gap means ``fit()`` looked worse than the model is; for an accuracy a
+negative one does. Against validation numbers the rule is the same: logged first.
 """
 
 from __future__ import annotations

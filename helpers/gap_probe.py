@@ -1,8 +1,4 @@
-"""``GapProbe``: a callback that records what ``fit()`` logged beside what
-``evaluate()`` would have said, epoch by epoch.
-
-Introduced in ``notebooks/00_start_here.ipynb`` and used by every scenario.
-"""
+"""``GapProbe``: a callback recording what ``fit()`` logged beside what ``evaluate()`` says."""
 
 from __future__ import annotations
 
@@ -23,77 +19,37 @@ SOURCES = ("fit", "batch", "training", "inference", "validation")
 
 
 class GapProbe(keras.callbacks.Callback):
-    """Measure the training data four ways during ``fit()``.
+    """Measure the training data several ways during ``fit()``, leaving the model unchanged.
 
-    For every epoch the probe records, in one tidy table (:attr:`table`):
-
-    * ``source="fit"``: each metric as ``fit()`` logged it -- the average
-      over the epoch's batches, computed in training mode while the weights
-      moved;
-    * ``source="inference"``: the same metric on ``x``/``y`` with the
-      end-of-epoch weights in inference mode -- what ``evaluate()`` says;
-    * ``source="training"`` (if ``training_mode=True``): the same, with
-      the end-of-epoch weights but Dropout and BatchNormalization in
-      training mode. The model is left exactly as it was: see
-      :func:`helpers.modes.preserved_state`;
-    * ``source="batch"`` (if ``per_batch=True``): each batch's own value,
-      recovered from the running averages that Keras logs after every
-      batch;
-    * ``source="validation"``: any ``val_*`` value that ``fit()`` logged.
-
-    :attr:`last` holds the latest end-of-epoch measurement, ``{"inference":
-    {metric: value}, "training": {...}}``, every metric included. With
-    ``log=True`` the probe also writes it into the epoch's logs as
-    ``eval_<metric>``, so a callback listed after it (``EarlyStopping``,
-    ``ModelCheckpoint``, ``StopAtThreshold``) can watch the weights themselves
-    under a name that does not pretend to be validation data, and ``History``
-    records it.
-
-    Tested on the TensorFlow and JAX backends, every option
-    (the README's backend table); the model is left exactly as it was.
-
-    Epochs are numbered from 1, as in ``fit()``'s progress bar and in
-    ``ModelCheckpoint`` file names; epoch 0 holds the measurements of the
-    initial weights (if ``initial=True``).
+    Each epoch adds rows to one tidy table (:attr:`table`), by ``source``: ``"fit"`` (as
+    logged: the epoch's batches averaged while the weights moved), ``"inference"`` (the
+    end-of-epoch weights as ``evaluate()`` sees them), ``"training"`` (the same in training
+    mode), ``"batch"`` (each batch's own value, recovered from Keras's running means) and
+    ``"validation"`` (any ``val_*`` logged). Epochs count from 1 as in ``fit()``'s progress
+    bar; epoch 0 holds the initial weights. :attr:`last` holds the latest end-of-epoch
+    measurement; ``log=True`` also writes it into the logs as ``eval_<metric>``, for a later
+    callback (``EarlyStopping``, ``ModelCheckpoint``) to watch the weights themselves.
 
     Args:
         x: The training inputs (or any data to measure on).
         y: The matching targets.
         sample_weight: Optional sample weights. Defaults to None.
-        batch_size: The batch size passed to ``fit()``. It sets the probe's
-            batches (BatchNormalization's batch statistics depend on it) and
-            the per-batch bookkeeping. Defaults to 32, like ``fit()``.
-        metrics: Metric names to record, e.g. ``["loss"]``; None records
-            every compiled metric. Defaults to None.
+        batch_size: ``fit()``'s batch size (BatchNormalization's batch statistics and the
+            per-batch bookkeeping depend on it). Defaults to 32.
+        metrics: Metric names to record, e.g. ``["loss"]``; None records all.
         training_mode: Also measure in training mode. Defaults to False.
         per_batch: Also record per-batch values. Defaults to False.
         initial: Measure the initial weights as epoch 0. Defaults to True.
-        measure: How to measure the model at an epoch's end: a function
-            ``measure(model, x, y, *, sample_weight, batch_size, training_mode)``
-            returning ``{"inference": {metric: value}, "training": {...}}``
-            (the second only when ``training_mode`` is True) that gives the
-            numbers :func:`helpers.modes.evaluate_in_mode` gives. None: the
-            data is cut into batches once (:func:`~helpers.modes.make_batches`)
-            and each measurement runs them through the model's own compiled
-            test function -- exactly ``evaluate()``'s numbers without its
-            per-call set-up -- and a compiled training-mode step
-            (:func:`~helpers.modes.evaluate_batches`). Defaults to None.
-        every: Measure every ``every``-th epoch (and always the last one,
-            and epoch 0 if ``initial``). Cost: a measured epoch costs one
-            forward pass over the measured data per mode -- about a third of
-            a training epoch on the same data in inference mode, as much
-            again for ``training_mode`` -- so ``every=N`` divides the
-            probe's cost by about N. Defaults to 1.
-        subset: Measure a fixed part of ``x``/``y``: an int k (k samples
-            drawn once with seed 0, in their original order: the same ones
-            every epoch and every run) or an array of indices, kept in
-            :attr:`subset`. Cost: k/n of the full measurement; the values
-            then estimate the whole data's (an accuracy on k samples is off
-            by about sqrt(p(1 - p)/k)), while ``"fit"`` and ``"batch"`` rows
-            still cover all of ``fit()``'s batches. Defaults to None (all).
-        log: Write each end-of-epoch inference value into ``fit()``'s logs:
-            True as ``eval_<metric>``, a string as ``<log><metric>``.
-            Defaults to False.
+        measure: None (the data cut into batches once, measured by
+            :func:`~helpers.modes.evaluate_batches`), or a function ``measure(model, x, y, *,
+            sample_weight, batch_size, training_mode)`` returning ``{"inference": {...},
+            "training": {...}}`` as :func:`~helpers.modes.evaluate_in_mode` would.
+        every: Measure every ``every``-th epoch (and always the last): a measured epoch costs
+            a forward pass per mode, so ``every=N`` divides the probe's cost by about N.
+        subset: Measure a fixed part of ``x``/``y``: an int k (drawn once with seed 0) or an
+            array of indices. The values then estimate the whole data's at k/n of the cost.
+        log: Write each end-of-epoch inference value into the logs: True as
+            ``eval_<metric>``, a string as ``<log><metric>``. Defaults to False.
 
     Example:
         >>> probe = GapProbe(x_train, y_train, batch_size=64)  # doctest: +SKIP
@@ -265,16 +221,7 @@ class GapProbe(keras.callbacks.Callback):
     def record(
         self, epoch: int, source: str, metric: str, value: float, batch: int | None = None
     ) -> None:
-        """Add one measurement to :attr:`table`, e.g. from a subclass's own hook.
-
-        Args:
-            epoch: Epoch number (1-based; 0 for the initial weights).
-            source: One of ``SOURCES``.
-            metric: Metric name, e.g. ``"accuracy"``.
-            value: The value.
-            batch: Batch number within the epoch (1-based) for
-                ``source="batch"``. Defaults to None.
-        """
+        """Add one measurement to :attr:`table` (``batch``: 1-based, for ``source="batch"``)."""
         checks.choice("source", source, SOURCES)
         self.rows.append(
             {
@@ -322,12 +269,8 @@ class GapProbe(keras.callbacks.Callback):
                     self.record(epoch, source, key, value)
 
     def _add_batches(self, epoch: int) -> None:
-        """Turn Keras's running averages back into per-batch values.
-
-        After batch k Keras logs A_k = (sum of batch values weighted by batch
-        size) / (samples so far), so batch k's own value is
-        (N_k A_k - N_{k-1} A_{k-1}) / b_k.
-        """
+        """Keras logs A_k = (size-weighted sum of batch values) / N_k after batch k, so batch
+        k's own value is (N_k A_k - N_{k-1} A_{k-1}) / b_k."""
         steps = len(self._running)
         sizes = [self.batch_size] * steps
         if steps:

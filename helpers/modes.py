@@ -1,14 +1,7 @@
-"""Evaluate a model with chosen layer families in training mode.
+"""Evaluate a model with chosen layer families in training mode, leaving the model unchanged.
 
-Introduced in ``notebooks/00_start_here.ipynb``. ``fit()`` runs every layer
-in training mode (Dropout drops, BatchNormalization uses the batch's own
-statistics); ``evaluate()`` runs them in inference mode. The functions here
-measure any mix of the two *without changing the model*: every variable --
-weights, BatchNorm moving statistics, random-seed state -- is restored bit
-for bit afterwards. Inference mode gives exactly ``evaluate()``'s numbers,
-through the model's own compiled test function; data cut once into batches
-(:func:`make_batches`) can be measured again and again at the cost of the
-forward passes alone (:func:`evaluate_batches`).
+``fit()`` runs Dropout and BatchNormalization in training mode, ``evaluate()`` in inference
+mode; these functions measure any mix of the two and restore every variable bit for bit.
 """
 
 from __future__ import annotations
@@ -105,11 +98,8 @@ def families_present(model) -> dict[str, int]:
 def numpy_value(variable) -> np.ndarray:
     """A NumPy copy of a Keras variable's value, on every backend.
 
-    Not ``variable.numpy()`` nor ``keras.ops.convert_to_numpy``: on JAX the first
-    goes through ``np.array(variable)``, which NumPy 2 deprecates, and on
-    TensorFlow the second does; ``np.asarray`` of the value is clean on both (and
-    JAX arrays have no ``.numpy()``). Copied, since a JAX array's buffer may be
-    donated to a compiled step later.
+    ``np.asarray(variable.value)`` avoids NumPy 2's deprecation warnings on both backends
+    (``variable.numpy()`` warns on JAX); copied because JAX may donate the buffer later.
     """
     return np.array(np.asarray(variable.value), copy=True)
 
@@ -124,12 +114,8 @@ def _state_variables(model) -> list:
 
 @contextlib.contextmanager
 def preserved_state(model) -> Iterator[None]:
-    """Restore every variable of ``model`` when the block exits.
-
-    Covers trainable weights, BatchNorm moving statistics, the state of
-    every random-seed generator (so dropout masks after the block are the
-    ones they would have been) and the compiled metrics' accumulators.
-    """
+    """Restore every variable of ``model`` when the block exits: weights, BatchNorm
+    statistics, seed generators (later dropout masks stay the same) and metric accumulators."""
     with _restored(_state_variables(model)):
         yield
 
@@ -137,10 +123,8 @@ def preserved_state(model) -> Iterator[None]:
 def fingerprint(model) -> dict[str, str]:
     """A digest of every variable of ``model`` and its optimizer: path -> hash of the bytes.
 
-    Compare two fingerprints to see which variables an operation changed,
-    bit for bit, without keeping a copy of every weight in memory.
-    Introduced in ``notebooks/04_resnet_batchnorm.ipynb``, where it shows that
-    PreciseBN changes the BatchNorm statistics and nothing else.
+    Comparing two fingerprints shows which variables an operation changed, bit for bit,
+    without keeping a copy of every weight.
     """
     variables = list(model.variables)
     if getattr(model, "optimizer", None) is not None:
@@ -177,11 +161,8 @@ def patched_calls(layers: Iterable, wrap: Callable) -> Iterator[None]:
 
 
 def forced_mode(layers: Iterable, training: bool):
-    """Make ``layers`` run with ``training=training`` whatever the model is called with.
-
-    Each layer's ``call`` is wrapped for the duration of the block and
-    restored on exit, so Keras's own code does the work in either mode.
-    """
+    """Make ``layers`` run with ``training=training`` whatever the model is called with
+    (Keras's own ``call`` does the work; restored on exit)."""
 
     def wrap(layer, original):
         def call(*args, **kwargs):
@@ -210,13 +191,8 @@ def _resolve_active(mode) -> set[str]:
 
 
 def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list[tuple]:
-    """Cut data once into the batches ``evaluate()`` would cut it into.
-
-    The same conversions as ``evaluate()``'s own data handling: floats that
-    are not ``keras.config.floatx()`` are cast to it, lists become tuples,
-    one ``sample_weight`` array serves every output, and the last batch
-    holds the remainder. Made once, the batches serve any number of
-    measurements (:func:`evaluate_batches`); they hold one copy of the data.
+    """Cut data once into the batches ``evaluate()`` would cut it into, with its conversions
+    (floats cast to ``floatx``, lists to tuples, one ``sample_weight`` for every output).
 
     Example:
         >>> [len(b[0]) for b in make_batches(np.zeros((5, 2)), np.zeros(5), batch_size=2)]
@@ -251,17 +227,10 @@ def make_batches(x, y=None, sample_weight=None, *, batch_size: int = 32) -> list
 def evaluate_batches(model, batches: list, *, mode="inference") -> dict[str, float]:
     """:func:`evaluate_in_mode` on batches from :func:`make_batches`: the fast path.
 
-    Every mode runs Keras's own test step (``model.test_step``: the loss and
-    metric bookkeeping of ``evaluate()``). In inference mode the batches go
-    through the model's own compiled test function, the one ``evaluate()``
-    calls, so the numbers are ``evaluate()``'s to the last bit; what
-    ``evaluate()`` adds per call -- converting the data, building the input
-    pipeline, callbacks -- is not paid again. Other modes run a second compiled
-    copy of the test step, made once per model and mode and kept while the
-    model lives, with the chosen families forced into training mode
-    (:func:`forced_mode`). The model is left as it was: the compiled metrics'
-    state always, every variable in the other modes (:func:`preserved_state`).
-    Tested on the TensorFlow and JAX backends.
+    Inference mode runs the model's own compiled test function, so the numbers are
+    ``evaluate()``'s to the last bit without its per-call set-up. Other modes run a compiled
+    copy of ``model.test_step`` (cached per model and mode) with the chosen families forced
+    into training mode. Every variable is restored afterwards.
     """
     checks.compiled(model, "evaluate_batches()")
     backend = checks.backend("evaluate_batches()")
@@ -316,12 +285,8 @@ _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _training_step(model, active: set[str], backend: str):
-    """A compiled copy of ``model.test_step``, traced with the ``active`` families forced on.
-
-    It is called as the model's own test function is (``step(iterator)``, on
-    JAX ``step(state, iterator)``), one batch per call, always inside
-    :func:`forced_mode` (a trace taken without it would measure inference mode).
-    """
+    """A compiled copy of ``model.test_step``, one batch per call, called as the model's own
+    test function is; always run inside :func:`forced_mode` (else it traces inference mode)."""
     key = (frozenset(active), tuple(layer.trainable for layer in leaf_layers(model)))
     cached = _STEPS.setdefault(model, {}).get(key)
     if cached and cached[0]() is model.test_function:  # not recompiled since
@@ -370,40 +335,25 @@ def _restored(variables: list) -> Iterator[None]:
 def evaluate_in_mode(
     model, x, y, *, mode="inference", sample_weight=None, batch_size: int = 32
 ) -> dict[str, float]:
-    """Like ``model.evaluate(..., return_dict=True)``, in a chosen mode.
+    """Like ``model.evaluate(..., return_dict=True)``, in a chosen mode; the model is unchanged.
 
-    ``mode="inference"`` gives exactly ``model.evaluate``'s numbers.
-    ``mode="training"`` runs every layer as ``fit()`` does -- Dropout drops,
-    BatchNormalization normalises with each batch's statistics -- but applies
-    no update. A collection such as ``{"dropout"}`` switches on only those
-    families (see :func:`layer_family`); the rest stay in inference mode.
-    Nothing about the model changes: see :func:`preserved_state`.
-
-    Tested on the TensorFlow and JAX backends (the same equalities on both);
-    other backends raise ``NotImplementedError`` naming the backend.
-
-    Calls on one model in one mode share a compiled step (the first call
-    traces it). To measure the same data often, cut it once with
-    :func:`make_batches` and call :func:`evaluate_batches`, as GapProbe does.
+    ``mode="inference"`` gives exactly ``evaluate()``'s numbers; ``"training"`` runs every layer
+    as ``fit()`` does, without an update; a collection such as ``{"dropout"}`` switches on only
+    those families. TensorFlow and JAX; other backends raise ``NotImplementedError``.
 
     Args:
         model: A compiled Keras model.
         x: Inputs.
         y: Targets.
-        mode: ``"inference"``, ``"training"``, or a collection of families
-            from ``("dropout", "batchnorm", "other")``. Defaults to
-            ``"inference"``.
+        mode: ``"inference"``, ``"training"``, or a collection of families from
+            ``FAMILIES``. Defaults to ``"inference"``.
         sample_weight: Optional per-sample weights. Defaults to None.
-        batch_size: Batch size; in training mode BatchNormalization uses
-            each batch's statistics, so pass the batch size used in
-            ``fit()``. Defaults to 32, like ``fit()``.
+        batch_size: ``fit()``'s batch size (BatchNormalization's batch statistics depend
+            on it). Defaults to 32.
 
     Returns:
         A dict from metric name (``"loss"``, ``"accuracy"``, …) to value.
 
-    Raises:
-        ValueError: for an uncompiled model, mismatched data, a bad mode or
-            batch size.
     """
     checks.compiled(model, "evaluate_in_mode()")
     checks.backend("evaluate_in_mode()")

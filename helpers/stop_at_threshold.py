@@ -1,8 +1,4 @@
-"""``StopAtThreshold``: stop ``fit()`` once a logged value reaches a threshold.
-
-The threshold post's custom early-stopping rule, written as a reusable Keras
-callback. Introduced in ``notebooks/03_fit_says_one.ipynb``.
-"""
+"""``StopAtThreshold``: the threshold post's stopping rule as a reusable Keras callback."""
 
 from __future__ import annotations
 
@@ -17,27 +13,15 @@ keras = import_keras_quietly()
 class StopAtThreshold(keras.callbacks.Callback):
     """Stop training at the end of the first epoch where ``logs[monitor] >= threshold``.
 
-    The rule only sees what ``fit()`` put in the epoch's ``logs``. For
-    ``monitor="accuracy"`` that is the *average over the epoch's batches*,
-    each scored with the weights of its own moment -- not the accuracy of the
-    weights training ends with. Watch ``"val_accuracy"`` (or a key written by
-    a measuring callback listed *before* this one) to stop on the weights
-    themselves.
-
-    If ``monitor`` is missing from the logs, training goes on and one warning
-    per ``fit()`` lists the keys that are available.
-
-    After ``fit()``, :attr:`stopped_epoch` is the 1-based epoch at which the
-    rule fired (0 if it never did), :attr:`stopped_value` the value it saw
-    then, and :attr:`values` the monitored value of every epoch.
+    For ``monitor="accuracy"`` the logs hold the *average over the epoch's batches*, each
+    scored with the weights of its own moment; watch ``"val_accuracy"`` (or a key a measuring
+    callback listed before this one writes) to stop on the weights themselves. A missing key
+    warns once per ``fit()`` and training goes on. Afterwards :attr:`stopped_epoch` (1-based,
+    0 if never), :attr:`stopped_value` and :attr:`values` (every epoch's) say what it saw.
 
     Args:
         monitor: The logged key to watch. Defaults to ``"accuracy"``.
         threshold: Stop once the value is at least this. Defaults to 1.0.
-
-    Raises:
-        ValueError: if ``monitor`` is not a non-empty string or ``threshold``
-            is not a finite number.
 
     Example:
         >>> stop = StopAtThreshold(monitor="val_accuracy", threshold=1.0)
