@@ -15,6 +15,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def against_epochs(model, x, y, batch_size: int, repeats: int, measure) -> tuple:
+    """``repeats`` rounds of one training epoch, then ``measure(history)``, each timed.
+
+    Returns:
+        ``(epoch seconds, measure seconds, the last measure's result)``, lists per round.
+    """
+    epoch_s, measure_s = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        epoch_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result = measure(history)
+        measure_s.append(time.perf_counter() - start)
+    return epoch_s, measure_s, result
+
+
 def measure_cost(n_train: int = 3000, *, batch_size: int = 64, repeats: int = 2) -> dict:
     """Time :func:`helpers.decompose_gap` against one training epoch of the MNIST CNN.
 
@@ -41,14 +58,14 @@ def measure_cost(n_train: int = 3000, *, batch_size: int = 64, repeats: int = 2)
     x, y = x[..., None].astype("float32") / 255, keras.utils.to_categorical(y, 10)
     model = build_mnist_cnn()
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-    epoch_s, decompose_s = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-        epoch_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        result = decompose_gap(model, x, y, history=history, batch_size=batch_size)
-        decompose_s.append(time.perf_counter() - start)
+    epoch_s, decompose_s, result = against_epochs(
+        model,
+        x,
+        y,
+        batch_size,
+        repeats,
+        lambda history: decompose_gap(model, x, y, history=history, batch_size=batch_size),
+    )
     return {
         "model": model.name,
         "n_train": n_train,

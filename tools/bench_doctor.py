@@ -61,6 +61,8 @@ def measure_cost(build, *, batch_size: int = 32, repeats: int = 2) -> dict:
     its functions then), then ``repeats`` epochs and diagnoses; the fastest
     of each is kept.
     """
+    from bench_decompose import against_epochs
+
     from helpers import diagnose
 
     model, x, y = build()
@@ -68,14 +70,14 @@ def measure_cost(build, *, batch_size: int = 32, repeats: int = 2) -> dict:
     start = time.perf_counter()
     diagnose(model, x, y, batch_size=batch_size)
     first = time.perf_counter() - start
-    epoch_s, doctor_s = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-        epoch_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        diagnosis = diagnose(model, x, y, history=history, batch_size=batch_size)
-        doctor_s.append(time.perf_counter() - start)
+    epoch_s, doctor_s, diagnosis = against_epochs(
+        model,
+        x,
+        y,
+        batch_size,
+        repeats,
+        lambda history: diagnose(model, x, y, history=history, batch_size=batch_size),
+    )
     return {
         "what": "cost",
         "model / entry": f"{model.name} ({len(x)} samples)",
