@@ -26,18 +26,22 @@ def _keras():
     return import_keras_quietly()
 
 
-def _noise_types():
+# The Keras layers that add random noise in training mode only (the "dropout" family).
+NOISE_LAYERS = (
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "AlphaDropout",
+)
+
+
+def noise_types() -> tuple:
+    """The classes of :data:`NOISE_LAYERS` this Keras version has."""
     layers = _keras().layers
-    names = (
-        "Dropout",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-        "SpatialDropout3D",
-        "GaussianDropout",
-        "GaussianNoise",
-        "AlphaDropout",
-    )
-    return tuple(getattr(layers, n) for n in names if hasattr(layers, n))
+    return tuple(getattr(layers, n) for n in NOISE_LAYERS if hasattr(layers, n))
 
 
 def leaf_layers(model) -> list:
@@ -64,7 +68,7 @@ def layer_family(layer) -> str | None:
     keras = _keras()
     if isinstance(layer, keras.layers.BatchNormalization):
         return "batchnorm"
-    if isinstance(layer, _noise_types()):
+    if isinstance(layer, noise_types()):
         return "dropout"
     if "training" not in inspect.signature(layer.call).parameters:
         return None

@@ -27,19 +27,9 @@ from collections.abc import Iterable, Iterator
 import keras
 import numpy as np
 
-from helpers.modes import patched_calls
+from helpers.modes import noise_types, patched_calls
 
 FAMILIES = ("dropout", "batchnorm", "augmentation")
-
-_NOISE = (
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianDropout",
-    "GaussianNoise",
-    "AlphaDropout",
-)
 
 
 def all_layers(model) -> list:
@@ -56,8 +46,7 @@ def family(layer) -> str | None:
     """
     if isinstance(layer, keras.layers.BatchNormalization):
         return "batchnorm"
-    noise = tuple(getattr(keras.layers, n) for n in _NOISE if hasattr(keras.layers, n))
-    if isinstance(layer, noise):
+    if isinstance(layer, noise_types()):
         return "dropout"
     if getattr(layer, "layers", None):  # a container: its own layers are classified
         return None
