@@ -169,6 +169,20 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
+def function(name: str, value, *, example=None):
+    """A callable: a function, a lambda or a class."""
+    if not callable(value):
+        raise _fail(name, value, "a function", example)
+    return value
+
+
+def text(name: str, value, *, example=None) -> str:
+    """A string that is not blank."""
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, value, "a sentence", example)
+    return value
+
+
 def samples(x, y=None, sample_weight=None) -> int:
     """The number of samples in ``x``, checked against ``y`` and ``sample_weight``.
 

@@ -357,14 +357,6 @@ def test_a_choice_whose_expected_key_is_unknown_is_the_authors_error():
         selfcheck.judge(typo, "a")
 
 
-def test_the_old_check_reads_not_attempted_for_the_stub(monkeypatch):
-    shown = []
-    monkeypatch.setattr(selfcheck, "display", lambda html: shown.append(html.data))
-    assert selfcheck.check(..., 2, name="Exercise 1", hint="count") is False
-    assert selfcheck.check(3, 2, name="Exercise 1", hint="count") is False
-    assert "⏳" in shown[0] and "Hint: count" in shown[1]
-
-
 # --------------------------------------------------------------------------- the self-test helper
 
 
