@@ -38,7 +38,6 @@ LONGEST_FIRST = [
     "tests/test_doctor_zoo.py",
     "tests/test_more_gaps.py",
     "tests/test_assignments.py",
-    "tests/test_doctor_backends.py",
     "notebooks/03_fit_says_one.ipynb",
     "tests/test_threshold.py",
     "notebooks/01_checkpoint_mismatch.ipynb",

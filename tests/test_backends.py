@@ -1,11 +1,12 @@
 """The take-home tools on the JAX backend: the same tests, the same equalities (issue 26).
 
 GapProbe (every option), evaluate_in_mode, decompose_gap (both methods),
-recalibrate_batchnorm and the logged-loss replay are tested under TensorFlow by their
+recalibrate_batchnorm, the gap doctor and the logged-loss replay are tested under TensorFlow by their
 own test files. Here their equality tests (``TOOL_TESTS``) run again, in a fresh
 process with ``KERAS_BACKEND=jax``, in a cached environment that adds JAX to the kit's
 (``tests/requirements-jax.txt``, built by ``tools/extra_env.py``: about a
-minute the first time, nothing after). So on JAX each tool must give what
+minute the first time, nothing after); one process for all, since each process
+imports JAX and TensorFlow again. So on JAX each tool must give what
 ``evaluate()`` gives on JAX, with the same ``==`` the TensorFlow run asserts,
 and leave the model's variables exactly as they were. (All 84 tests of those
 files passed on JAX when this was written; the selection keeps ``make test`` short.)
@@ -49,6 +50,12 @@ TOOL_TESTS = [
     "tests/test_batchnorm.py::test_recalibration_matches_exact_population_statistics",
     # What fit() logs: the weights each batch started from replay Keras's logged losses.
     "tests/test_logged_loss.py::test_replayed_losses_match_what_keras_logged",
+    # The gap doctor: Dropout named with the right signs, a diagnosis inside fit() leaves what
+    # fit() logs unchanged bit for bit, and bad input gets the same errors.
+    "tests/test_doctor.py::test_public_surface",
+    "tests/test_doctor.py::test_uncompiled_model_is_refused",
+    "tests/test_doctor.py::test_mismatched_and_empty_data_are_refused",
+    "tests/test_doctor.py::test_mid_training_call_does_not_change_what_fit_logs",
 ]
 
 
