@@ -1,9 +1,5 @@
-"""Scenario 01: the "best" ``ModelCheckpoint`` evaluates worse than the best logged loss.
-
-``notebooks/01_checkpoint_mismatch.ipynb`` writes the post's model and the mechanism in plain
-Keras and imports this package as ``ck``: :mod:`.run` (the training at scale), :mod:`.figures`,
-:mod:`.explorer`, :mod:`.answers` (the exercises' checks).
-"""
+"""Scenario 01, ``notebooks/01_checkpoint_mismatch.ipynb``: the "best" ``ModelCheckpoint``
+evaluates worse than the best logged loss. Imported there as ``ck``."""
 
 from helpers.scenarios.checkpoint.explorer import explore, explorer
 from helpers.scenarios.checkpoint.figures import plot_timeline

@@ -1,25 +1,22 @@
-"""Scenario 01's exercises: the right answers and the known wrong ones, out of the notebook's sight.
-
-Read by :func:`helpers.check_exercise` (``check_exercise("checkpoint", k, answer_k, ...)``) and
-by the graded assignments' hidden tests. Exercises 1 and 4 are predict-before-you-run: the check
-compares the prediction with what the next cell measured (passed as context). Exercise 2's
-function is called on histories the notebook never shows.
-"""
+"""Notebook 01's exercises (``check_exercise("checkpoint", k, ...)``): 1 and 4 predict the
+measurement under them, 2 is a function checked on unseen histories, 3 a why-question."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from helpers.selfcheck import Exercise, Misconception
+from helpers.selfcheck import Exercise, Misconception, choice_exercise
 
 
 def checkpoint_files(logged, evaluated, *, shift=0, before=False, ties=False) -> list[tuple]:
     """What ``ModelCheckpoint(monitor="loss", save_best_only=True)`` writes, one batch per epoch.
 
-    ``logged[e - 1]`` is the loss ``fit()`` logged for epoch e and ``evaluated[k]`` is
-    ``evaluate()`` of the weights after k updates. Returns one ``(epoch, logged loss in the
-    file's name, evaluate() of the file)`` per file. The keywords make the known wrong versions:
-    0-based epochs (``shift=-1``), the weights before the update, a file on a tie.
+    ``logged[e - 1]`` is epoch e's logged loss, ``evaluated[k]`` ``evaluate()`` after k updates.
+    Returns ``(epoch, logged loss in the file's name, evaluate() of the file)`` per file. The
+    keywords make the known wrong versions: 0-based epochs (``shift=-1``), the weights before
+    the update, a file on a tie.
     """
     files, best = [], np.inf
     for epoch, loss in enumerate(logged, start=1):
@@ -39,20 +36,12 @@ def _histories():
     return cases + [(([0.9, 0.5, 0.7, 0.5, 0.3, 0.3], [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7]), {})]
 
 
-WRONG_FILES = {  # exercise 2's known wrong versions, each with the feedback that names it
-    "before": "the file is not saved before the update: it holds the weights after it.",
-    "shift": "Keras 3 fills {epoch} with the 1-based number the progress bar shows.",
-    "ties": "save_best_only writes a file only when the loss is strictly lower: a tie writes none.",
+WRONG_FILES = {  # exercise 2's known wrong versions, checkpoint_files(..., flaw=value)
+    ("before", True): "the file is not saved before the update: it holds the weights after it.",
+    ("shift", -1): "Keras 3 fills {epoch} with the 1-based number the progress bar shows.",
+    ("ties", True): "save_best_only writes a file only when the loss is strictly lower: "
+    "a tie writes none.",
 }
-WRONG_ARGUMENT = {"before": True, "shift": -1, "ties": True}
-
-
-def _wrong_files(flaw):
-    return lambda: (
-        lambda logged, evaluated: checkpoint_files(
-            logged, evaluated, **{flaw: WRONG_ARGUMENT[flaw]}
-        )
-    )
 
 
 EXERCISES = {
@@ -82,55 +71,55 @@ EXERCISES = {
         "loss beats it, and it holds the weights at that epoch's end",
         expected=lambda: checkpoint_files,
         cases=_histories,
-        misconceptions=tuple(Misconception(_wrong_files(f), WRONG_FILES[f]) for f in WRONG_FILES),
+        misconceptions=[
+            Misconception(lambda k=k, v=v: functools.partial(checkpoint_files, **{k: v}), feedback)
+            for (k, v), feedback in WRONG_FILES.items()
+        ],
     ),
-    3: Exercise(
-        kind="choice",
-        hint="ask what BatchNormalization computes in training mode, what it uses in inference "
-        "mode, and in which mode each number was measured",
-        expected=lambda: "b",
-        choices={
-            "a": "BatchNormalization is random, like Dropout: the logged loss was a lucky draw.",
-            "b": "fit() normalises the batch with its own mean and variance; evaluate() uses the "
-            "moving averages, which lag behind them.",
-            "c": "The file holds the weights from before the epoch's update.",
-            "d": "shuffle=True fed the two rows in another order.",
-        },
-        misconceptions=(
-            Misconception(
-                lambda: "a",
+    3: choice_exercise(
+        "ask what BatchNormalization computes in training mode, what it uses in inference mode, "
+        "and in which mode each number was measured",
+        {
+            "a": (
+                "BatchNormalization is random, like Dropout: the logged loss was a lucky draw.",
                 "BatchNormalization draws nothing at random: with both rows in one batch, the "
                 "batch statistics are fixed once the weights are.",
             ),
-            Misconception(
-                lambda: "c",
+            "b": (
+                "fit() normalises the batch with its own mean and variance; evaluate() uses the "
+                "moving averages, which lag behind them.",
+                None,
+            ),
+            "c": (
+                "The file holds the weights from before the epoch's update.",
                 "the file is saved after the update, and section 2 measured what one update "
                 "does: a few hundredths, not a whole unit.",
             ),
-            Misconception(
-                lambda: "d",
+            "d": (
+                "shuffle=True fed the two rows in another order.",
                 "one batch holds both rows and, without Dropout, its loss is a mean over them: "
                 "the order changes nothing (section 5).",
             ),
-        ),
-    ),
-    4: Exercise(
-        kind="choice",
-        hint="section 5's argument needed one batch holding every row; count the updates per epoch",
-        expected=lambda identical: "a" if identical else "b",
-        choices={
-            "a": "The same history: without Dropout the order of the rows cannot matter.",
-            "b": "Different histories: each row is its own update, and updates in another order "
-            "lead to other weights.",
-            "c": "Different histories, because shuffle=True also draws new Dropout masks.",
         },
-        misconceptions=(
-            Misconception(
-                lambda: "a",
+    ),
+    4: choice_exercise(
+        "section 5's argument needed one batch holding every row; count the updates per epoch",
+        {
+            "a": (
+                "The same history: without Dropout the order of the rows cannot matter.",
                 "order does not matter inside one batch (a mean over its rows); with "
                 "batch_size=1 the order is the order of the updates.",
             ),
-            Misconception(lambda: "c", "this model has no Dropout: only the row order is random."),
-        ),
+            "b": (
+                "Different histories: each row is its own update, and updates in another order "
+                "lead to other weights.",
+                None,
+            ),
+            "c": (
+                "Different histories, because shuffle=True also draws new Dropout masks.",
+                "this model has no Dropout: only the row order is random.",
+            ),
+        },
+        expected=lambda identical: "a" if identical else "b",
     ),
 }

@@ -1,7 +1,5 @@
-"""Scenario 01's explorer (notebooks/01): :func:`explore`, the plain function, under a widget.
-
-The kit's explorer convention (:mod:`helpers.widgets`): tests call :func:`explore`.
-"""
+"""Scenario 01's explorer (``notebooks/01_checkpoint_mismatch.ipynb``): the widget over
+:func:`explore`, the plain function the tests call."""
 
 from __future__ import annotations
 
@@ -64,30 +62,23 @@ def explore(
     return ExploreResult(figure, summary, run, values)
 
 
-def controls(values: dict) -> dict:
-    """The explorer's controls, one per knob of :func:`explore`, starting at ``values``."""
+def explorer(*, run_now: bool = False, **defaults) -> Explorer:
+    """The widget over :func:`explore`, one control per knob, starting at its defaults (the
+    post's) updated by ``defaults``; ``run_now`` runs once."""
+    v = explorer_start(explore, defaults, RULES)
     still = dict(continuous_update=False)  # train on release, not while dragging
     rate = dict(min=0.0, max=0.9, step=0.05, readout_format=".2f", **still)
-    return {
-        "dropout_1": w.FloatSlider(value=values["dropout_1"], description="dropout 1", **rate),
-        "dropout_2": w.FloatSlider(value=values["dropout_2"], description="dropout 2", **rate),
+    controls = {
+        "dropout_1": w.FloatSlider(value=v["dropout_1"], description="dropout 1", **rate),
+        "dropout_2": w.FloatSlider(value=v["dropout_2"], description="dropout 2", **rate),
         "epochs": w.IntSlider(
-            value=values["epochs"], min=5, max=150, step=5, description="epochs", **still
+            value=v["epochs"], min=5, max=150, step=5, description="epochs", **still
         ),
-        "shuffle": w.Checkbox(value=values["shuffle"], description="shuffle"),
+        "shuffle": w.Checkbox(value=v["shuffle"], description="shuffle"),
         "monitor": w.Dropdown(
-            options=list(CHECKPOINT_MONITORS), value=values["monitor"], description="monitor"
+            options=list(CHECKPOINT_MONITORS), value=v["monitor"], description="monitor"
         ),
-        "seed": w.IntSlider(value=values["seed"], min=0, max=9, description="seed", **still),
+        "seed": w.IntSlider(value=v["seed"], min=0, max=9, description="seed", **still),
     }
-
-
-def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """An :class:`~helpers.Explorer` over :func:`explore`, starting at its defaults (the post's)
-    updated by ``defaults`` (:func:`~helpers.widgets.explorer_start`); ``run_now`` runs once."""
-    return Explorer(
-        explore,
-        controls(explorer_start(explore, defaults, RULES)),
-        run_now=run_now,
-        title="Which epoch does the best checkpoint hold, and what does evaluate() say?",
-    )
+    title = "Which epoch does the best checkpoint hold, and what does evaluate() say?"
+    return Explorer(explore, controls, run_now=run_now, title=title)

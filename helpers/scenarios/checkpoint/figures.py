@@ -1,9 +1,5 @@
-"""Scenario 01's figure: the timeline of a checkpointed run, w₀ → ℓ(w₀) → update → w₁ → evaluate(w₁).
-
-Introduced in ``notebooks/01_checkpoint_mismatch.ipynb``. It takes plain
-arrays, so the notebook's plain-Keras numbers and the kit's
-:class:`~helpers.scenarios.checkpoint.run.CheckpointRun` draw the same way.
-"""
+"""Scenario 01's figure (``notebooks/01_checkpoint_mismatch.ipynb``): the timeline of a
+checkpointed run, from plain arrays so the notebook's numbers and the kit's draw the same way."""
 
 from __future__ import annotations
 
@@ -15,16 +11,10 @@ from matplotlib.ticker import MaxNLocator
 def plot_timeline(logged, evaluated, epoch: int, *, window=None, floor=None, ax=None, title=None):
     """Each logged loss at the weights it was computed with, and the file the best one chose.
 
-    One batch per epoch, so the weights w_k exist at the end of epoch k and
-    the x axis counts updates. ``logged[e - 1]`` (``history["loss"]``, epoch
-    e) is drawn at w_{e−1}, the weights before epoch e's update; ``evaluated[k]``
-    is ``evaluate()`` of w_k. For ``epoch`` e an arrow marks the update from
-    the logged point to the file (star), and two bars the gap's parts:
-    Dropout (ℓ(w_{e−1}) − evaluate(w_{e−1})) and the one update
-    (evaluate(w_{e−1}) − evaluate(w_e)).
-
-    ``window`` limits the updates shown on each side of e (None: all); ``floor`` draws a
-    horizontal line (e.g. ln 2). Returns the Axes.
+    One batch per epoch, so the x axis counts updates: ``logged[e - 1]`` (epoch e) is drawn at
+    w_{e−1}, ``evaluated[k]`` is ``evaluate()`` of w_k. For ``epoch`` e, an arrow marks the update
+    to the file (star) and two bars the gap's Dropout and one-step parts. ``window``: the updates
+    shown each side of e (None: all); ``floor``: a horizontal line (e.g. ln 2). Returns the Axes.
     """
     ax = ax or plt.gca()
     logged, evaluated, e = np.asarray(logged, float), np.asarray(evaluated, float), int(epoch)

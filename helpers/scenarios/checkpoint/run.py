@@ -1,7 +1,6 @@
-"""Scenario 01: the post's data and its checkpointed training in one call (notebooks/01).
+"""Scenario 01's training at scale: the post's data and its checkpointed ``fit()`` in one call.
 
-The notebook writes the post's ``Sequential``, ``compile`` and ``fit`` out in plain Keras; this
-module does the same training for its part at scale, the explorer and the tests.
+``notebooks/01_checkpoint_mismatch.ipynb`` writes the same run out in plain Keras first.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import numpy as np
 
 from helpers import build_checkpoint_mlp, checks, preserved_state, scratch_dir
 from helpers.reproducibility import import_tensorflow_quietly
+from helpers.widgets import progress_callback
 
 keras = import_tensorflow_quietly()[1]
 
@@ -66,10 +66,8 @@ class CheckpointRun:
         return float(self.model.evaluate(x, y, batch_size=32, verbose=0))
 
     def inference_losses(self, x, y) -> np.ndarray:
-        """``evaluate()``'s loss for ``weights[k]``, k = 0 … epochs, by a direct forward pass.
-
-        The same number to float rounding (the notebook asserts it); the model is restored.
-        """
+        """``evaluate()``'s loss of each ``weights[k]`` by a direct forward pass; the model is
+        restored afterwards."""
         loss = keras.losses.get(self.model.loss)
         x, y = np.asarray(x, "float32"), np.asarray(y, "float32")
         values = []
@@ -91,24 +89,16 @@ def train_checkpointed(
     seed=0,
     progress=None,
 ) -> CheckpointRun:
-    """The notebook's section 1 in one call: the post's network, checkpoint and ``fit()``.
+    """The notebook's section 1: the post's network, a best-only checkpoint and ``fit()``.
 
-    After ``keras.utils.set_random_seed(seed)`` (``seed=None``: the current
-    random state), :func:`helpers.build_checkpoint_mlp` with the two
-    ``dropout`` rates and ``fit(x, y, batch_size=32, epochs=epochs)``: with the
-    same seed the history is the notebook's plain run, bit for bit (the
-    notebook asserts it). A best-only ``ModelCheckpoint`` monitors ``loss``,
-    and a second one ``val_loss`` when ``validation_data`` is given; files are
-    named ``{epoch:02d}_{<key>:.5f}.weights.h5`` (the post's template) in fresh
-    folders under :func:`~helpers.scratch_dir`. ``progress(epoch, epochs,
-    logs)`` is called per epoch. A bad setting raises ValueError before training.
+    With the same ``seed`` the history is the notebook's plain run, bit for bit. A checkpoint
+    monitors ``loss``, and a second one ``val_loss`` when ``validation_data`` is given; files
+    are named with the post's template in fresh folders under :func:`~helpers.scratch_dir`.
+    ``progress(epoch, epochs, logs)`` is called per epoch.
     """
-    from helpers.widgets import progress_callback
-
     epochs = checks.positive_int("epochs", epochs, example=50)
     shuffle = checks.flag("shuffle", shuffle)
-    if seed is not None:
-        keras.utils.set_random_seed(checks.seed("seed", seed))
+    keras.utils.set_random_seed(checks.seed("seed", seed))
     model = build_checkpoint_mlp(dropout=dropout)
     keys = CHECKPOINT_MONITORS[: 1 if validation_data is None else 2]
     folders = {k: Path(tempfile.mkdtemp(prefix=f"{k}-", dir=scratch_dir())) for k in keys}
