@@ -1,13 +1,14 @@
 """Argument checks: one place, one error format.
 
-Every public function of the kit validates its arguments through these
-checks, so a bad value always gets the same kind of message -- the name, the
-value, what was expected and an example, in Keras's style::
+Every public function of the kit checks its arguments here, so a bad value always gets the
+same message: the name, the value, what was expected and an example, in Keras's style. Each
+check returns the value as a plain Python type; tests/test_checks.py tests them.
 
-    invalid `epochs`: 0; expected an int >= 1, e.g. 50
-
-Each check returns the value converted to a plain Python type, so callers can
-write ``epochs = checks.integer("epochs", epochs, low=1, example=50)``.
+Example:
+    >>> epochs = positive_int("epochs", 0, example=50)
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _fail(name: str, value, expected: str, example) -> ValueError:
     return ValueError(f"invalid `{name}`: {value!r}; expected {expected}{hint}")
 
 
-def _bound(low, high, low_open: bool, high_open: bool) -> str:
+def _bound(low, high, low_open: bool = False, high_open: bool = False) -> str:
     """' >= low', ' < high' or '' -- the one-sided part of an error message."""
     if low is not None:
         return f" {'>' if low_open else '>='} {low}"
@@ -35,34 +36,18 @@ def _bound(low, high, low_open: bool, high_open: bool) -> str:
 def integer(
     name: str, value, *, low: int | None = None, high: int | None = None, example=None
 ) -> int:
-    """An int (NumPy ints too, bools never) within ``[low, high]``.
-
-    Example:
-        >>> integer("epochs", 5, low=1)
-        5
-        >>> integer("epochs", True, low=1, example=50)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `epochs`: True; expected an int >= 1, e.g. 50
-    """
+    """An int (NumPy ints too, bools never) within ``[low, high]``."""
     ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
     ok = ok and (low is None or value >= low) and (high is None or value <= high)
     if not ok:
-        if low is not None and high is not None:
-            raise _fail(name, value, f"an int from {low} to {high}", example)
-        raise _fail(name, value, "an int" + _bound(low, high, False, False), example)
+        both = low is not None and high is not None
+        expected = f"an int from {low} to {high}" if both else "an int" + _bound(low, high)
+        raise _fail(name, value, expected, example)
     return int(value)
 
 
 def positive_int(name: str, value, *, example=None) -> int:
-    """An int >= 1: epochs, batch sizes, counts.
-
-    Example:
-        >>> positive_int("batch_size", 0, example=32)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `batch_size`: 0; expected an int >= 1, e.g. 32
-    """
+    """An int >= 1: epochs, batch sizes, counts."""
     return integer(name, value, low=1, example=example)
 
 
@@ -81,16 +66,7 @@ def number(
     high_open: bool = False,
     example=None,
 ) -> float:
-    """A finite real number (not a bool) in an interval.
-
-    Example:
-        >>> number("learning_rate", 0.1, low=0, low_open=True)
-        0.1
-        >>> number("learning_rate", 0, low=0, low_open=True, example=0.1)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `learning_rate`: 0; expected a number > 0, e.g. 0.1
-    """
+    """A finite real number (not a bool) in an interval."""
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
     ok = ok and math.isfinite(value)
     if ok and low is not None:
@@ -99,26 +75,17 @@ def number(
         ok = value < high if high_open else value <= high
     if not ok:
         if low is not None and high is not None:
-            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-            raise _fail(name, value, f"a number in {interval}", example)
-        raise _fail(
-            name,
-            value,
-            "a number" + (_bound(low, high, low_open, high_open) or " (finite)"),
-            example,
-        )
+            expected = (
+                f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            )
+        else:
+            expected = "a number" + (_bound(low, high, low_open, high_open) or " (finite)")
+        raise _fail(name, value, expected, example)
     return float(value)
 
 
 def rate(name: str, value) -> float:
-    """A dropout rate: a number in [0, 1); 0 disables the layer.
-
-    Example:
-        >>> rate("dropout_1", 1.0)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `dropout_1`: 1.0; expected a number in [0, 1), e.g. 0.2 (0 disables it)
-    """
+    """A dropout rate: a number in [0, 1); 0 disables the layer."""
     return number(name, value, low=0, high=1, high_open=True, example="0.2 (0 disables it)")
 
 
@@ -128,14 +95,7 @@ def momentum(name: str, value) -> float:
 
 
 def choice(name: str, value, options: Iterable):
-    """One of ``options``.
-
-    Example:
-        >>> choice("monitor", "acc", ("loss", "val_loss"))
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `monitor`: 'acc'; expected one of ('loss', 'val_loss')
-    """
+    """One of ``options``."""
     options = tuple(options)
     if value not in options:
         raise _fail(name, value, f"one of {options}", None)
@@ -147,14 +107,6 @@ def each(values, rules) -> dict:
 
     An explorer's knobs are checked this way, so every explorer refuses an
     unknown knob with the same error.
-
-    Example:
-        >>> each({"epochs": 5}, {"epochs": positive_int})
-        {'epochs': 5}
-        >>> each({"dropout1": 0.3}, {"dropout_1": rate})
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid setting 'dropout1'; expected some of ['dropout_1']
     """
     unknown = sorted(set(values) - set(rules))
     if unknown:
@@ -187,12 +139,6 @@ def samples(x, y=None, sample_weight=None) -> int:
     """The number of samples in ``x``, checked against ``y`` and ``sample_weight``.
 
     Works with arrays and with Keras's nested structures (dicts, lists).
-
-    Example:
-        >>> samples(np.zeros((4, 2)), np.zeros(3))
-        Traceback (most recent call last):
-        ...
-        ValueError: `x` has 4 samples but `y` has 3; pass the same samples in both
     """
     n = len(_first_leaf(x))
     for name, value in (("y", y), ("sample_weight", sample_weight)):

@@ -1,9 +1,8 @@
 """Small real data sets, offline by default.
 
-Introduced in ``notebooks/00_start_here.ipynb``. The MNIST digits and the
-three photographs ship in ``data/`` (see ``data/README.md`` for provenance
-and licences); ``make data`` regenerates them. Every load checks the file
-against ``data/SHA256SUMS`` and reads arrays with ``allow_pickle=False``.
+Introduced in ``notebooks/00_start_here.ipynb``. The MNIST digits and the three photographs
+ship in ``data/`` (provenance and licences in ``data/README.md``; ``make data`` regenerates
+them). Every load checks the file against ``data/SHA256SUMS`` and never unpickles.
 """
 
 from __future__ import annotations
@@ -28,18 +27,14 @@ class DataError(RuntimeError):
 
 
 def data_dir() -> Path:
-    """The folder holding the shipped data.
-
-    ``$MIND_THE_GAP_DATA`` overrides the default, the ``data/`` folder next to
-    the ``helpers`` package (an editable install keeps them side by side).
-    """
+    """The shipped data's folder: ``$MIND_THE_GAP_DATA``, or ``data/`` beside ``helpers/``."""
     return Path(
         os.environ.get("MIND_THE_GAP_DATA", Path(__file__).resolve().parent.parent / "data")
     )
 
 
 def _checked(path: Path) -> Path:
-    """Return ``path`` after verifying it against ``SHA256SUMS``."""
+    """``path``, after checking it against ``SHA256SUMS``."""
     root = data_dir()
     if not path.is_file():
         raise DataError(f"missing data file {str(path)!r}; {REGENERATE}.")
@@ -71,12 +66,9 @@ def _check_count(name: str, value, limit: int, source: str) -> int:
 def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: int = POST_TEST):
     """Load MNIST digits as ``uint8`` arrays, like ``keras.datasets.mnist``.
 
-    The default reproduces the post's data scale -- the first 1/20 of each
-    split, 3,000 training and 500 test digits -- from the subset shipped in
-    ``data/``, without a network connection. ``source="keras"`` calls
-    ``keras.datasets.mnist.load_data()`` (downloads 11 MB once, then uses the
-    cache) and keeps the first ``n_train`` and ``n_test`` digits, exactly as
-    the post did.
+    The default is the post's scale, the first 1/20 of each split (3,000 training and 500
+    test digits), from the subset in ``data/``, offline. ``source="keras"`` keeps the first
+    ``n_train`` and ``n_test`` of ``keras.datasets.mnist.load_data()`` (11 MB, downloaded once).
 
     Args:
         source: ``"shipped"`` or ``"keras"``. Defaults to ``"shipped"``.
@@ -84,13 +76,10 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
         n_test: Number of test digits. Defaults to 500.
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``: images of shape
-        ``(n, 28, 28)`` and labels of shape ``(n,)``, all ``uint8``.
+        ``(x_train, y_train), (x_test, y_test)``: images ``(n, 28, 28)``, labels ``(n,)``.
 
     Raises:
-        ValueError: for an unknown source or a count out of range.
-        DataError: if the shipped file is missing or corrupt, or the Keras
-            download fails.
+        DataError: if the shipped file is missing or corrupt, or the download fails.
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_mnist()
@@ -99,17 +88,15 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
     """
     if source not in SOURCES:
         raise ValueError(f"unknown MNIST `source`: {source!r}; expected one of {SOURCES}")
+    limits = (SHIPPED_TRAIN, SHIPPED_TEST) if source == "shipped" else (60000, 10000)
+    n_train = _check_count("n_train", n_train, limits[0], source)
+    n_test = _check_count("n_test", n_test, limits[1], source)
     if source == "shipped":
-        n_train = _check_count("n_train", n_train, SHIPPED_TRAIN, source)
-        n_test = _check_count("n_test", n_test, SHIPPED_TEST, source)
-        path = _checked(data_dir() / "mnist_subset.npz")
-        with np.load(path, allow_pickle=False) as arrays:
+        with np.load(_checked(data_dir() / "mnist_subset.npz"), allow_pickle=False) as arrays:
             return (
                 (arrays["x_train"][:n_train], arrays["y_train"][:n_train]),
                 (arrays["x_test"][:n_test], arrays["y_test"][:n_test]),
             )
-    n_train = _check_count("n_train", n_train, 60000, source)
-    n_test = _check_count("n_test", n_test, 10000, source)
     from helpers.reproducibility import import_keras_quietly
 
     keras = import_keras_quietly()
@@ -125,23 +112,17 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
 
 
 def load_bn_images(size: int = 197):
-    """Load the three grayscale training images of the BatchNorm scenario.
+    """Load the BatchNorm scenario's three grayscale training images, as the post did.
 
-    Done the way the post did: open each file with Pillow, resize to
-    ``size × size`` with an antialiasing filter (the post's
-    ``Image.ANTIALIAS`` is called ``Image.Resampling.LANCZOS`` since Pillow
-    10), stack, and add one channel axis. Pixel values stay in 0..255, as in
-    the post. Files are read in sorted order; label ``i`` is one-hot at
-    position ``i``.
+    Each is resized to ``size × size`` with Pillow's LANCZOS filter (the post's
+    ``Image.ANTIALIAS``), pixels kept in 0..255; image ``i`` has the one-hot label ``i``.
 
     Args:
-        size: Side length in pixels; ResNet50 needs at least 32. Defaults to
-            197, the post's size.
+        size: Side length in pixels; ResNet50 needs at least 32. Defaults to the post's 197.
 
     Returns:
-        ``(x, y, names)``: ``x`` of shape ``(3, size, size, 1)`` and dtype
-        ``uint8``, ``y`` the one-hot labels ``float32 (3, 3)``, ``names`` the
-        file names.
+        ``(x, y, names)``: ``x`` ``uint8 (3, size, size, 1)``, ``y`` ``float32 (3, 3)``, and
+        the file names.
 
     Example:
         >>> x, y, names = load_bn_images()

@@ -23,8 +23,8 @@ def plot_probe(probe, metric: str = "loss", *, sources=None, ax=None, title=None
     Args:
         probe: A probe that has been through ``fit()``.
         metric: Which metric. Defaults to ``"loss"``.
-        sources: Which sources to draw; None draws all recorded ones except
-            per-batch values. Defaults to None.
+        sources: Which sources to draw; None draws every recorded one but the per-batch
+            values. Defaults to None.
         ax: Axes to draw on. Defaults to the current Axes.
         title: Title; a sensible one if None.
 
@@ -82,19 +82,11 @@ def plot_batches(probe, metric: str = "loss", *, epoch=None, ax=None, title=None
         alpha=0.5,
         label="each batch (train mode, before its update)",
     )
-    for source in ("fit", "inference"):
-        match = [
-            r["value"]
-            for r in probe.rows
-            if r["source"] == source and r["metric"] == metric and r["epoch"] == epoch
-        ]
-        if match:
-            ax.axhline(
-                match[0],
-                color=STYLE[source]["color"],
-                ls=STYLE[source].get("ls", "-"),
-                label=STYLE[source]["label"],
-            )
+    for source in ("fit", "inference"):  # the epoch's logged mean and evaluate()
+        for r in probe.rows:
+            if (r["source"], r["metric"], r["epoch"]) == (source, metric, epoch):
+                ax.axhline(r["value"], color=STYLE[source]["color"], label=STYLE[source]["label"])
+                break
     ax.set_xlabel("batch within the epoch")
     ax.set_ylabel(metric)
     ax.set_title(title or f"{metric} batch by batch, epoch {epoch}")
@@ -115,18 +107,10 @@ _STEP_COLOR = {True: "tab:gray", False: "tab:olive"}  # increase, decrease
 def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
     """Draw how the parts of the gap lead from ``evaluate()`` to ``fit()``'s log (a waterfall).
 
-    Introduced in ``notebooks/00_start_here.ipynb``. The chart walks from what
-    ``evaluate()`` says to what ``fit()`` logged: each layer family's part (for
-    ``method="alone"`` each switched on alone, then their interaction; for
-    ``method="shapley"`` each family's Shapley value), the end-of-epoch
-    training-mode value as a subtotal, then the drift of the weights during the
-    epoch. The title states the gap with its sign (:data:`helpers.HEADER`).
-    The three measured values are full bars in the kit's colours for their
-    sources (blue: inference = ``evaluate()``; orange: end of epoch in
-    training mode; red: ``fit()`` logged); each part is a floating bar from
-    the running total, labelled with its signed size. The y axis is cut to
-    the interesting range when the parts are small beside the values, and
-    its label then says so.
+    Introduced in ``notebooks/00_start_here.ipynb``. The measured values (``evaluate()``, the
+    end-of-epoch training-mode subtotal, ``fit()`` logged) are full bars in their sources'
+    colours; each part of the gap floats from the running total, labelled with its signed
+    size. When the parts are small beside the values, the y axis is cut and says so.
 
     Args:
         result: What :func:`~helpers.decompose_gap` returned.
@@ -144,16 +128,15 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
         raise KeyError(f"metric {metric!r} was not decomposed; available keys: {result.metrics}")
     ax = ax or plt.gca()
     measured, parts = result.measured[metric], result.parts[metric]
-    steps = [p for p in parts if p != "drift"]
     # (label, bottom, height, kind): kind is a source name for totals, "step" for parts
     level = measured["inference"]
     bars = [("evaluate()\n(inference)", 0.0, level, "inference")]
-    for part in steps + ["drift"]:
-        if part == "drift":
-            bars.append(("end of epoch\n(training\nmode)", 0.0, measured["training"], "training"))
-            level = measured["training"]  # equal to the running total up to float rounding
+    for part in [p for p in parts if p != "drift"]:
         bars.append((WATERFALL_LABELS[part], level, parts[part], "step"))
         level += parts[part]
+    training = measured["training"]  # equal to the running total up to float rounding
+    bars.append(("end of epoch\n(training\nmode)", 0.0, training, "training"))
+    bars.append((WATERFALL_LABELS["drift"], training, parts["drift"], "step"))
     bars.append(("fit()\nlogged", 0.0, measured["fit"], "fit"))
 
     tops = [b + h for _, b, h, _ in bars] + [b for _, b, h, k in bars if k == "step"]
@@ -167,38 +150,23 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
     if not cut:
         y_lo, y_hi = min(y_lo, 0.0), max(y_hi, 0.0)
     for i, (_, bottom, height, kind) in enumerate(bars):
-        if kind == "step":
+        if kind == "step":  # a zero part still shows as a sliver
             color = _STEP_COLOR[height >= 0]
-            ax.bar(
-                i, height if height else (hi - lo) * 0.003, bottom=bottom, color=color, width=0.6
-            )
-            ax.annotate(
-                f"{height:+.4f}",
-                (i, bottom + max(height, 0)),
-                ha="center",
-                va="bottom",
-                fontsize="x-small",
-                xytext=(0, 2),
-                textcoords="offset points",
-            )
+            ax.bar(i, height or (hi - lo) * 0.003, bottom=bottom, color=color, width=0.6)
+            top, text = bottom + max(height, 0), f"{height:+.4f}"
         else:
-            ax.bar(
-                i,
-                height - floor,
-                bottom=floor,
-                color=STYLE[kind]["color"],
-                width=0.6,
-                label=STYLE[kind]["label"],
-            )
-            ax.annotate(
-                f"{height:.4f}",
-                (i, height),
-                ha="center",
-                va="bottom",
-                fontsize="x-small",
-                xytext=(0, 2),
-                textcoords="offset points",
-            )
+            color, label = STYLE[kind]["color"], STYLE[kind]["label"]
+            ax.bar(i, height - floor, bottom=floor, color=color, width=0.6, label=label)
+            top, text = height, f"{height:.4f}"
+        ax.annotate(
+            text,
+            (i, top),
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
         if i + 1 < len(bars):  # connector at the running level
             ax.plot([i + 0.3, i + 0.7], [bottom + height] * 2, color="black", lw=0.6)
     ax.bar(0, 0, color=_STEP_COLOR[True], label="part of the gap (up)")

@@ -1,4 +1,4 @@
-"""One explicit set-up call for a notebook's first cell.
+"""One explicit set-up call for a notebook's first cell, and quiet imports of Keras.
 
 Introduced in ``notebooks/00_start_here.ipynb``. Nothing here runs on import.
 """
@@ -18,12 +18,10 @@ _SCRATCH: Path | None = None
 
 @contextlib.contextmanager
 def _silenced_stderr_fd():
-    """Send file descriptor 2 to /dev/null for the duration of the block.
+    """File descriptor 2 sent to /dev/null inside the block.
 
-    TensorFlow's C++ runtime writes start-up notices (oneDNN, CPU features)
-    straight to fd 2 before its log level is read. Jupyter forwards fd-level
-    writes into the cell's output, where they would show as red noise and
-    break nbval's output comparison, so the import is done with fd 2 muted.
+    TensorFlow's C++ runtime writes start-up notices straight to fd 2, which Jupyter shows
+    in the cell's output (and nbval would compare).
     """
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -37,18 +35,11 @@ def _silenced_stderr_fd():
 
 
 def import_keras_quietly():
-    """Import Keras with its backend's start-up logging muted.
-
-    On the TensorFlow backend that imports TensorFlow too; on JAX it does not.
-
-    Returns:
-        The ``keras`` module.
-    """
+    """The ``keras`` module, imported with its backend's start-up logging muted."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # TensorFlow turns its oneDNN kernels on only on some CPUs (AVX-512 and newer), and they
-    # change float digits and memory (about 0.3 GB more for notebook 04's ResNet50). Off by
-    # default, so every x86 machine runs the same kernels; read once, when TensorFlow starts.
-    # Set TF_ENABLE_ONEDNN_OPTS=1 before starting the kernel to try them.
+    # TensorFlow turns its oneDNN kernels on only on some CPUs (AVX-512 and newer), changing
+    # float digits and memory (0.3 GB more for ResNet50). Off, every x86 machine runs the same
+    # kernels; set TF_ENABLE_ONEDNN_OPTS=1 before starting the kernel to try them.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     with _silenced_stderr_fd():
         import keras
@@ -56,11 +47,7 @@ def import_keras_quietly():
 
 
 def import_tensorflow_quietly():
-    """Import TensorFlow and Keras with start-up logging muted.
-
-    Returns:
-        The ``(tensorflow, keras)`` modules.
-    """
+    """The ``(tensorflow, keras)`` modules, imported with start-up logging muted."""
     keras = import_keras_quietly()
     with _silenced_stderr_fd():
         import tensorflow as tf
@@ -70,24 +57,18 @@ def import_tensorflow_quietly():
 def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = True) -> int:
     """Make a notebook reproducible and quiet. Call once, in the first cell.
 
-    Seeds Python, NumPy and TensorFlow through ``keras.utils.set_random_seed``,
-    turns on TensorFlow's op determinism (same seed, same numbers on the same
-    machine), keeps TensorFlow's oneDNN kernels off (so CPUs with and without
-    AVX-512 run the same kernels; see :func:`import_tensorflow_quietly`), mutes
-    TensorFlow's start-up logging, and sets readable plotting defaults.
+    Seeds Python, NumPy and the backend (``keras.utils.set_random_seed``), turns on
+    TensorFlow's op determinism (same seed, same numbers on the same machine), mutes
+    start-up logging and sets readable plotting defaults.
 
     Args:
         seed: Seed for every random number generator. Defaults to 0.
-        deterministic: Whether to enable ``tf.config.experimental.
-            enable_op_determinism()`` (TensorFlow backend only: JAX's XLA on
-            CPU is deterministic already). Defaults to True.
-        plots: Whether to apply the kit's matplotlib style. Defaults to True.
+        deterministic: Enable TensorFlow's op determinism (JAX on CPU is deterministic
+            already). Defaults to True.
+        plots: Apply the kit's matplotlib style. Defaults to True.
 
     Returns:
         The seed, so a notebook can print what it used.
-
-    Raises:
-        ValueError: if ``seed`` is not a non-negative integer.
     """
     seed = checks.seed("seed", seed, example="setup_notebook(seed=0)")
     keras = import_keras_quietly()
@@ -115,11 +96,7 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
 def scratch_dir() -> Path:
     """A temporary folder for checkpoints and other scratch files.
 
-    One folder per Python process, removed when the process exits, so
-    re-running a notebook never leaves files in the repository.
-
-    Returns:
-        The folder's path.
+    One per Python process, removed when it exits, so a notebook leaves no files behind.
     """
     global _SCRATCH
     if _SCRATCH is None or not _SCRATCH.exists():

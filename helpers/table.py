@@ -7,18 +7,13 @@ live in this small class: one row per measurement, one column per variable.
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 
 def _fmt(value, digits: int) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.{digits}f}"
-    return str(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 class Table:
@@ -55,27 +50,25 @@ class Table:
     def __getitem__(self, index: int) -> dict:
         return self.rows[index]
 
+    def _unknown(self, name: str) -> KeyError:
+        return KeyError(f"no column {name!r}; available columns: {self.columns}")
+
     def column(self, name: str) -> list:
         """The values of one column, in row order."""
         if name not in self.columns:
-            raise KeyError(f"no column {name!r}; available columns: {self.columns}")
+            raise self._unknown(name)
         return [row.get(name) for row in self.rows]
 
     def where(self, **conditions) -> Table:
-        """Rows whose columns equal the given values, e.g. ``where(source="fit")``."""
+        """Rows whose columns equal the given values, e.g. ``where(source="fit")``.
+
+        An empty table has no columns yet, and gives an empty table for any condition.
+        """
         unknown = [k for k in conditions if k not in self.columns]
         if unknown and self.rows:
-            raise KeyError(f"no column {unknown[0]!r}; available columns: {self.columns}")
-        return Table(
-            [r for r in self.rows if all(r.get(k) == v for k, v in conditions.items())], self.digits
-        )
-
-    def select(self, columns: Sequence[str]) -> Table:
-        """Only the given columns, in the given order."""
-        for name in columns:
-            if name not in self.columns:
-                raise KeyError(f"no column {name!r}; available columns: {self.columns}")
-        return Table([{c: r.get(c) for c in columns} for r in self.rows], self.digits)
+            raise self._unknown(unknown[0])
+        rows = [r for r in self.rows if all(r.get(k) == v for k, v in conditions.items())]
+        return Table(rows, self.digits)
 
     def _cells(self) -> list[list[str]]:
         return [[_fmt(row.get(c), self.digits) for c in self.columns] for row in self.rows]

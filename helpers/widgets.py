@@ -1,18 +1,9 @@
-"""Explorers: thin ipywidgets wrappers over plain functions.
+"""Explorers: a thin ipywidgets wrapper over a plain function that trains and draws.
 
-Introduced in ``notebooks/00_start_here.ipynb``. Every scenario has the same
-two functions in its ``figures.py``:
-
-* ``explore(<knobs>, progress=None) -> ExploreResult``: the plain function
-  that trains, measures and draws. Tests call it directly.
-* ``explorer(*, run_now=False, **defaults) -> Explorer``: the widget, whose
-  controls start at the plain function's defaults updated by ``defaults``
-  (:func:`explorer_start`, so an unknown knob is one error everywhere).
-
-Knobs are spelled the same everywhere: ``dropout_1``, ``dropout_2``,
-``momentum``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``.
-:class:`Explorer` only adds the controls, a Run button, a progress bar,
-status text and an output area where the figure is replaced in place.
+Introduced in ``notebooks/00_start_here.ipynb``. Each scenario's ``explorer.py`` has the
+plain ``explore(<knobs>, progress=None) -> ExploreResult``, which tests call, and the widget
+``explorer(*, run_now=False, **defaults) -> Explorer``; knobs are spelled alike everywhere
+(``dropout_1``, ``momentum``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``).
 """
 
 from __future__ import annotations
@@ -29,6 +20,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
 
+from helpers import checks
 from helpers.reproducibility import import_tensorflow_quietly
 
 
@@ -38,12 +30,9 @@ class ExploreResult:
 
     Attributes:
         figure: The figure the explorer shows.
-        summary: One sentence with the run's key numbers, shown under the
-            figure.
-        run: The run behind the figure (model, history, measurements), for
-            readers who want to look further.
-        values: The key numbers of ``summary`` by name, for tests and
-            exercises.
+        summary: One sentence with the run's key numbers, shown under the figure.
+        run: The run behind the figure, for readers who want to look further.
+        values: The key numbers of ``summary`` by name, for tests and exercises.
     """
 
     figure: Any
@@ -55,18 +44,11 @@ class ExploreResult:
 def explorer_start(explore: Callable, defaults: Mapping, rules: Mapping | None = None) -> dict:
     """Where an explorer's controls start: ``explore()``'s defaults updated by ``defaults``.
 
-    Every scenario's ``explorer(*, run_now=False, **defaults)`` starts here,
-    so an unknown knob is the same error in all of them.
-
     Args:
         explore: The plain function; its keyword defaults are the knobs.
         defaults: The reader's starting values.
-        rules: Optional checks, ``{knob: rule(name, value)}`` from
-            :mod:`helpers.checks`, applied to every starting value that has
-            one. Defaults to None.
-
-    Raises:
-        ValueError: for a knob ``explore()`` does not have, or a bad value.
+        rules: ``{knob: rule(name, value)}`` from :mod:`helpers.checks`, applied to the
+            starting values that have one. Defaults to None.
 
     Example:
         >>> def explore(epochs=5, progress=None): ...
@@ -77,26 +59,19 @@ def explorer_start(explore: Callable, defaults: Mapping, rules: Mapping | None =
         ...
         ValueError: invalid setting 'epoch'; expected some of ['epochs']
     """
-    from helpers import checks
-
+    rules = rules or {}
     knobs = {
         name: p.default
         for name, p in inspect.signature(explore).parameters.items()
         if name != "progress" and p.default is not inspect.Parameter.empty
     }
-    start = {**knobs, **checks.each(defaults, {name: lambda _, value: value for name in knobs})}
-    return {
-        **start,
-        **checks.each({k: v for k, v in start.items() if k in (rules or {})}, rules or {}),
-    }
+    checks.each(defaults, dict.fromkeys(knobs, lambda _, value: value))  # no unknown knob
+    start = {**knobs, **defaults}
+    return {**start, **checks.each({k: v for k, v in start.items() if k in rules}, rules)}
 
 
-def progress_callback(progress: Callable | None):
-    """A Keras callback that reports ``progress(epoch, epochs, logs)`` per epoch.
-
-    Returns an empty list when ``progress`` is None, so callers can write
-    ``callbacks=[*progress_callback(progress), ...]``.
-    """
+def progress_callback(progress: Callable | None) -> list:
+    """``[a Keras callback calling progress(epoch, epochs, logs) per epoch]``, or ``[]``."""
     if progress is None:
         return []
     keras = import_tensorflow_quietly()[1]
@@ -109,17 +84,15 @@ def progress_callback(progress: Callable | None):
 
 
 class Explorer:
-    """Controls + Run button + progress + status + a figure updated in place.
+    """Controls, a Run button, a progress bar, a status line and a figure replaced in place.
 
     Args:
-        function: The plain function. It receives the controls' values as
-            keyword arguments plus ``progress=`` (a callable
-            ``progress(epoch, epochs, logs)``) and returns an
-            :class:`ExploreResult`.
+        function: The plain function. It gets the controls' values as keyword arguments
+            plus ``progress=progress(epoch, epochs, logs)`` and returns an
+            :class:`ExploreResult` (or a figure).
         controls: Keyword name -> ipywidgets control.
-        title: A heading shown above the controls.
-        run_now: Run once with the default values when shown. Defaults to
-            False.
+        title: A heading shown above the controls. Defaults to none.
+        run_now: Run once with the starting values when built. Defaults to False.
 
     Example:
         >>> def square(n, progress=None):
@@ -158,16 +131,11 @@ class Explorer:
         self.last_result = None
         self.button.on_click(lambda _: self.run())
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        row = widgets.HBox(
+            list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
+        )
         self.widget = widgets.VBox(
-            header
-            + [
-                widgets.HBox(
-                    list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
-                ),
-                widgets.HBox([self.button, self.progress]),
-                self.status,
-                self.output,
-            ]
+            [*header, row, widgets.HBox([self.button, self.progress]), self.status, self.output]
         )
         if run_now:
             self.run()
@@ -186,9 +154,8 @@ class Explorer:
         """Run the plain function with the current values and show its figure.
 
         Returns:
-            True on success; False if the function raised, in which case the
-            message is shown in the status line and the previous figure is
-            kept, so no work on screen is lost.
+            True on success; False if the function raised: the error is shown in the status
+            line and the previous figure kept.
         """
         self.button.disabled = True
         self.progress.value = 0
@@ -206,18 +173,16 @@ class Explorer:
             self.button.disabled = False
         self.last_result = result
         figure = getattr(result, "figure", result)
-        summary = getattr(result, "summary", "")
         if figure is not None:
-            # A PNG rendered here (not the figure object) so the output is the
-            # same in a kernel, in a test, and in the saved notebook.
+            # A PNG, not the figure object: the same output in a kernel, a test and the
+            # saved notebook, shown once in the output area.
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png", bbox_inches="tight")
             plt.close(figure)
             self.output.outputs = ()
-            self.output.append_display_data(
-                Image(data=buffer.getvalue(), format="png")
-            )  # shown once, in the output area; not again below the cell
+            self.output.append_display_data(Image(data=buffer.getvalue(), format="png"))
         seconds = time.perf_counter() - start
+        summary = getattr(result, "summary", "")
         self.status.value = html.escape(f"Done in {seconds:.1f} s. {summary}".strip())
         return True
 
