@@ -1,11 +1,13 @@
-"""Scenario 05's exercises, checked out of the notebook's sight: 1 predict (choice, against the
-student's own run), 2 write the mechanism (function, on unseen cases), 3 and 4 why (choice)."""
+"""Notebook 05's exercises (``check_exercise("more_gaps", k, ...)``): 1 predicts the student's own
+run, 2 is a function checked on unseen cases, 3 and 4 are why-questions."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from helpers.selfcheck import Exercise, Misconception
+from helpers.selfcheck import Exercise, Misconception, choice_exercise
 
 
 def penalty_choice(history: dict) -> str:
@@ -29,12 +31,14 @@ def fit_loss(y_true, y_prob, class_weight, penalty, *, by="samples", weighted=Tr
     return float((weights * losses).sum() / divisor + times * penalty)
 
 
-def _wrong(**mistake):
-    return lambda: (
-        lambda y_true, y_prob, class_weight, penalty: fit_loss(
-            y_true, y_prob, class_weight, penalty, **mistake
-        )
-    )
+WRONG_LOSSES = {  # exercise 2's known wrong versions, fit_loss(..., mistake=value)
+    ("by", "weights"): "this divides by the sum of the weights, as a weighted metric does; the "
+    "loss divides by the number of samples",
+    ("times", 2): "this counts the L2 penalty twice: compute_loss adds model.losses once per batch",
+    ("weighted", False): "this ignores class_weight: fit() multiplies each sample's loss by its "
+    "weight",
+    ("times", 0): "this leaves the penalty out: fit()'s loss includes the sum of model.losses",
+}
 
 
 def _cases():
@@ -47,32 +51,28 @@ def _cases():
     return cases
 
 
-def _choice(expected, choices, hint, feedback):
-    """A multiple-choice exercise whose every wrong choice carries its misconception."""
-    wrong = tuple(Misconception(lambda k=k: k, text) for k, text in feedback.items())
-    return Exercise(
-        kind="choice", hint=hint, expected=expected, choices=choices, misconceptions=wrong
-    )
-
-
 EXERCISES = {
-    1: _choice(
-        lambda history: penalty_choice(history),
-        {
-            "a": "the same: the L2 penalty is in both losses, so it cancels",
-            "b": "larger by about the whole penalty (the sum of model.losses)",
-            "c": "larger by a little: a few hundredths",
-            "d": "smaller",
-        },
+    1: choice_exercise(
         "write each gap as data part + penalty part; which penalty does each side carry?",
         {
-            "a": "the penalty is in both, but not the same penalty: fit()'s loss averages it "
-            "over the epoch's batches while it shrinks; val_loss has its end-of-epoch value",
-            "b": "this is the FAQ's 'regularisation is off at test time': val_loss includes the "
-            "L2 penalty (section 1)",
-            "d": "the penalty shrinks during the epoch, so its average in fit()'s loss is above "
-            "its end-of-epoch value in val_loss, not below",
+            "a": (
+                "the same: the L2 penalty is in both losses, so it cancels",
+                "the penalty is in both, but not the same penalty: fit()'s loss averages it "
+                "over the epoch's batches while it shrinks; val_loss has its end-of-epoch value",
+            ),
+            "b": (
+                "larger by about the whole penalty (the sum of model.losses)",
+                "this is the FAQ's 'regularisation is off at test time': val_loss includes the "
+                "L2 penalty (section 1)",
+            ),
+            "c": ("larger by a little: a few hundredths", None),
+            "d": (
+                "smaller",
+                "the penalty shrinks during the epoch, so its average in fit()'s loss is above "
+                "its end-of-epoch value in val_loss, not below",
+            ),
         },
+        expected=penalty_choice,
     ),
     2: Exercise(
         kind="function",
@@ -80,58 +80,51 @@ EXERCISES = {
         "Keras's 'sum_over_batch_size' reduction divides; then the penalty",
         expected=lambda: fit_loss,
         cases=_cases,
-        misconceptions=(
-            Misconception(
-                _wrong(by="weights"),
-                "this divides by the sum of the weights, as a weighted metric does; the loss "
-                "divides by the number of samples",
-            ),
-            Misconception(
-                _wrong(times=2),
-                "this counts the L2 penalty twice: compute_loss adds model.losses once per batch",
-            ),
-            Misconception(
-                _wrong(weighted=False),
-                "this ignores class_weight: fit() multiplies each sample's loss by its weight",
-            ),
-            Misconception(
-                _wrong(times=0),
-                "this leaves the penalty out: fit()'s loss includes the sum of model.losses",
-            ),
-        ),
+        misconceptions=[
+            Misconception(lambda k=k, v=v: functools.partial(fit_loss, **{k: v}), feedback)
+            for (k, v), feedback in WRONG_LOSSES.items()
+        ],
         rtol=1e-4,
     ),
-    3: _choice(
-        lambda: "b",
-        {
-            "a": "predict() runs the model in training mode, so its outputs are noisy",
-            "b": "the dataset reshuffles on every pass: predict() reads the images in one order, "
-            "the list comprehension reads the labels in another",
-            "c": "the model does not generalise from the training arrays to the PNG files",
-        },
+    3: choice_exercise(
         "count the passes over the dataset the cell makes, and what each pass does",
         {
-            "a": "predict() runs in inference mode, and this model has no Dropout or "
-            "BatchNormalization: its outputs are deterministic",
-            "c": "evaluate() on the same PNG files scores far above chance: the model "
-            "generalises, only the pairing is broken",
+            "a": (
+                "predict() runs the model in training mode, so its outputs are noisy",
+                "predict() runs in inference mode, and this model has no Dropout or "
+                "BatchNormalization: its outputs are deterministic",
+            ),
+            "b": (
+                "the dataset reshuffles on every pass: predict() reads the images in one order, "
+                "the list comprehension reads the labels in another",
+                None,
+            ),
+            "c": (
+                "the model does not generalise from the training arrays to the PNG files",
+                "evaluate() on the same PNG files scores far above chance: the model "
+                "generalises, only the pairing is broken",
+            ),
         },
     ),
-    4: _choice(
-        lambda: "b",
-        {
-            "a": "base(inputs, training=False) kept bn2 in inference mode, so it never adapted",
-            "b": "inside fit() bn2 normalised with each batch's statistics, while its moving "
-            "averages (momentum 0.99) covered only part of the way to the new data's; "
-            "evaluate() uses the moving averages",
-            "c": "the new head overfitted the training images",
-        },
+    4: choice_exercise(
         "compare accuracy in training mode with inference mode, and after recalibrating",
         {
-            "a": "bn2's moving statistics moved during fit(): an unfrozen BatchNormalization "
-            "layer runs in training mode inside fit() whatever the base was called with",
-            "c": "evaluate() scored the very images the head was trained on: overfitting would "
-            "make it better there, not worse than chance",
+            "a": (
+                "base(inputs, training=False) kept bn2 in inference mode, so it never adapted",
+                "bn2's moving statistics moved during fit(): an unfrozen BatchNormalization "
+                "layer runs in training mode inside fit() whatever the base was called with",
+            ),
+            "b": (
+                "inside fit() bn2 normalised with each batch's statistics, while its moving "
+                "averages (momentum 0.99) covered only part of the way to the new data's; "
+                "evaluate() uses the moving averages",
+                None,
+            ),
+            "c": (
+                "the new head overfitted the training images",
+                "evaluate() scored the very images the head was trained on: overfitting would "
+                "make it better there, not worse than chance",
+            ),
         },
     ),
 }

@@ -1,6 +1,5 @@
-"""Scenario 05's explorer: :func:`explore` reruns one section with its knob; :func:`explorer` is
-the widget over it (:class:`helpers.widgets.Explorer`). Introduced in ``notebooks/05_more_gaps``.
-"""
+"""Scenario 05's explorer (``notebooks/05_more_gaps.ipynb``): :func:`explore` reruns one section
+with its knob; :func:`explorer` is the widget over it."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from helpers.gap import HEADER, gap
 from helpers.modes import evaluate_in_mode
 from helpers.scenarios.more_gaps import run
 from helpers.scenarios.more_gaps.figures import plot_bars
-from helpers.widgets import Explorer, ExploreResult, explorer_start, progress_callback
+from helpers.widgets import Explorer, ExploreResult, explorer_start
 
 SECTIONS = ("class_weight", "fine_tune", "batch_size")
 RULES = dict(  # how each knob is checked; explore() and explorer() accept exactly these keys
@@ -39,8 +38,7 @@ def _class_weight(s, progress):
 
 def _fine_tune(s, progress):
     x, y = run.small_digits(shifted=True)
-    callbacks = progress_callback(progress)
-    model, history = run.fine_tune(s["unfrozen"], seed=s["seed"], progress_callbacks=callbacks)
+    model, history = run.fine_tune(s["unfrozen"], seed=s["seed"], progress=progress)
     values = {"fit() logged": history.history["accuracy"][-1]}
     values["evaluate()"] = model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"]
     if s["unfrozen"]:

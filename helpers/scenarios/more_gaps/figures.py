@@ -21,14 +21,7 @@ def plot_bars(values: dict, *, ax=None, title: str = "", ylabel: str = ""):
     return ax
 
 
-def plot_mode_accuracy(
-    batch_sizes,
-    training,
-    inference,
-    *,
-    ax=None,
-    title: str = "Accuracy by batch size, BatchNormalization in each mode",
-):
+def plot_mode_accuracy(batch_sizes, training, inference, *, ax=None):
     """Accuracy against batch size, training mode beside inference mode. Returns the Axes."""
     ax = ax or plt.gca()
     ax.plot(batch_sizes, training, "o-", color="tab:red", label="training mode (batch statistics)")
@@ -44,6 +37,6 @@ def plot_mode_accuracy(
     ax.set_xlabel("batch size")
     ax.set_ylabel("accuracy on the 500 test digits")
     ax.set_ylim(0, 1)
-    ax.set_title(title)
+    ax.set_title("Accuracy by batch size, BatchNormalization in each mode")
     ax.legend(fontsize="small")
     return ax

@@ -1,6 +1,5 @@
-"""Scenario 05's data, models and replayed runs (``notebooks/05_more_gaps.ipynb``, which writes
-each model out in plain Keras and asserts each replay equal to its own run). Every replay returns
-``(model, History)``."""
+"""Scenario 05's data, models and replayed runs, each returning ``(model, History)``;
+``notebooks/05_more_gaps.ipynb`` writes them out in plain Keras and asserts the replays equal."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ import functools
 from helpers import checks
 from helpers.data import load_mnist
 from helpers.reproducibility import import_tensorflow_quietly
+from helpers.widgets import progress_callback
 
 keras = import_tensorflow_quietly()[1]
 layers = keras.layers
@@ -33,18 +33,16 @@ def small_digits(*, shifted: bool):
     return (1.0 - x, y - 5) if shifted else (x, y)
 
 
-def build_mlp(*, inputs=(784,), hidden=32, outputs=10, l2=0.0, dropout=0.0, batchnorm=False):
-    """The notebook's network, uncompiled: Dense(hidden) → [BatchNormalization] → ReLU →
-    [Dropout] → Dense(outputs), ``L2(l2)`` on both kernels (images are rescaled and flattened).
+def build_mlp(*, hidden=32, outputs=10, l2=0.0, dropout=0.0, batchnorm=False):
+    """The notebook's network on flat digits, uncompiled: Dense(hidden) → [BatchNormalization] →
+    ReLU → [Dropout] → Dense(outputs), ``L2(l2)`` on both kernels.
 
     Example:
-        >>> build_mlp().count_params(), build_mlp(outputs=1, inputs=(28, 28, 1)).count_params()
-        (25450, 25153)
+        >>> build_mlp().count_params(), build_mlp(hidden=16, outputs=1).count_params()
+        (25450, 12577)
     """
     reg = keras.regularizers.L2(l2) if checks.number("l2", l2, low=0, example=0.05) else None
-    x = inp = keras.Input(tuple(inputs))
-    if len(inputs) > 1:
-        x = layers.Flatten()(layers.Rescaling(1 / 255)(x))
+    x = inp = keras.Input((784,))
     x = layers.Dense(checks.positive_int("hidden", hidden, example=32), kernel_regularizer=reg)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x) if batchnorm else x)
     x = layers.Dropout(dropout)(x) if checks.rate("dropout", dropout) else x
@@ -110,18 +108,17 @@ def pretrained_base(seed: int = 0):
     return base
 
 
-def fine_tune(unfrozen=1, *, freeze_batchnorm=False, seed=0, progress_callbacks=()):
-    """Section 4: unfreeze the top ``unfrozen`` blocks of :func:`pretrained_base` (their
-    BatchNormalization layers too unless ``freeze_batchnorm``), call it with ``training=False``
-    under a new head, and fit one epoch on the shifted task."""
+def fine_tune(unfrozen=1, *, seed=0, progress=None):
+    """Section 4: unfreeze the top ``unfrozen`` blocks of :func:`pretrained_base`, call it with
+    ``training=False`` under a new head, and fit one epoch on the shifted task;
+    ``progress(epoch, epochs, logs)`` is called per epoch."""
     unfrozen = checks.integer("unfrozen", unfrozen, low=0, high=BLOCKS, example=1)
     top = [
         f"{kind}{i}" for i in range(BLOCKS - unfrozen + 1, BLOCKS + 1) for kind in ("conv", "bn")
     ]
     base = pretrained_base()
     for layer in base.layers:
-        frozen_bn = checks.flag("freeze_batchnorm", freeze_batchnorm) and "bn" in layer.name
-        layer.trainable = layer.name in top and not frozen_bn
+        layer.trainable = layer.name in top
     keras.utils.set_random_seed(checks.seed("seed", seed))
     inputs = keras.Input((14, 14, 1))
     model = keras.Model(inputs, layers.Dense(5, activation="softmax")(base(inputs, training=False)))
@@ -129,5 +126,5 @@ def fine_tune(unfrozen=1, *, freeze_batchnorm=False, seed=0, progress_callbacks=
         keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     x, y = small_digits(shifted=True)
-    callbacks = list(progress_callbacks)
+    callbacks = progress_callback(progress)
     return model, model.fit(x, y, epochs=1, batch_size=32, verbose=0, callbacks=callbacks)
