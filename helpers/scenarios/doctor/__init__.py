@@ -1,8 +1,4 @@
-"""Notebook 06's exercises: ``notebooks/06_the_doctor.ipynb``.
-
-The notebook trains its models in plain Keras in front of the reader and
-diagnoses them with :func:`helpers.diagnose`, so this package holds only
-:mod:`.answers`, the exercises' expected values (``check_exercise("doctor", k, ...)``).
-"""
+"""Notebook 06's exercises (``notebooks/06_the_doctor.ipynb``), in :mod:`.answers`: the notebook
+trains in plain Keras and diagnoses with :func:`helpers.diagnose`, so it needs nothing else here."""
 
 __all__: list[str] = []

@@ -1,17 +1,11 @@
-"""Notebook 06's exercises, checked out of the notebook's sight.
-
-Read by :func:`helpers.selfcheck.check_exercise` (``check_exercise("doctor", k, answer_k, ...)``).
-Exercise 1 is a prediction: the check compares the student's choice with the
-sign of the Dropout size the doctor measured, passed as context
-(``diagnosis``). Exercise 2 is a why-question whose wrong choices are
-misconceptions notebook 05 measured away.
-"""
+"""Notebook 06's exercises (``check_exercise("doctor", k, ...)``): 1 predicts the sign the doctor
+measures, 3 is a function checked on unseen cases, 2 and 4 are why-questions."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from helpers.selfcheck import Exercise, Misconception
+from helpers.selfcheck import Exercise, Misconception, choice_exercise
 
 
 def dropout_sign(diagnosis) -> str:
@@ -20,30 +14,20 @@ def dropout_sign(diagnosis) -> str:
     return "a" if size < 0 else "b" if size > 0 else "c"
 
 
-def _flipped(diagnosis) -> str:
-    return "b" if dropout_sign(diagnosis) == "a" else "a"
-
-
-def class_weight_part(losses, labels, class_weight) -> float:
+def class_weight_part(losses, labels, class_weight, *, per_weight=False) -> float:
     """Reference for exercise 3: fit()'s class-weighted loss minus the unweighted one.
 
-    Keras multiplies each sample's loss by its class's weight and divides by
-    the number of samples (not by the total weight).
+    Keras divides the weighted sum by the number of samples; ``per_weight=True`` divides by the
+    total weight instead (the misconception).
     """
     weights = np.array([float(class_weight[int(c)]) for c in labels])
     losses = np.asarray(losses, dtype=float)
-    return float(np.mean(weights * losses) - np.mean(losses))
-
-
-def _per_total_weight(losses, labels, class_weight) -> float:
-    weights = np.array([float(class_weight[int(c)]) for c in labels])
-    losses = np.asarray(losses, dtype=float)
-    return float(np.sum(weights * losses) / np.sum(weights) - np.mean(losses))
+    divisor = np.sum(weights) if per_weight else len(losses)
+    return float(np.sum(weights * losses) / divisor - np.mean(losses))
 
 
 def _cases() -> list:
-    rng = np.random.default_rng(2606)
-    cases = []
+    rng, cases = np.random.default_rng(2606), []
     for n, classes, weights in (
         (50, 2, {0: 1, 1: 10}),
         (37, 3, {0: 0.5, 1: 2, 2: 4}),
@@ -57,16 +41,15 @@ def _cases() -> list:
 
 EXERCISES = {
     1: Exercise(
-        name="Exercise 1",
         kind="choice",
         choices={"a": "negative", "b": "positive", "c": "zero"},
         hint="the size is the accuracy with Dropout on, as in fit(), minus the accuracy with it "
         "off, as in evaluate(); is a network with half its hidden units switched off better or "
         "worse?",
-        expected=lambda diagnosis: dropout_sign(diagnosis),
+        expected=dropout_sign,
         misconceptions=(
             Misconception(
-                wrong=_flipped,
+                wrong=lambda diagnosis: "b" if dropout_sign(diagnosis) == "a" else "a",
                 feedback="Dropout is a regulariser, but it helps the weights, not the number fit() "
                 "logs: with units switched off the network scores worse, and fit() minus "
                 "evaluate() has that sign",
@@ -78,33 +61,28 @@ EXERCISES = {
             ),
         ),
     ),
-    2: Exercise(
-        name="Exercise 2",
-        kind="choice",
-        choices={
-            "a": "evaluate() leaves the L2 penalty out, so it cannot be part of fit() − evaluate()",
-            "b": "the penalty is inside both fit()'s and evaluate()'s loss: it separates the loss "
-            "from a data-loss metric or from predict(), not fit() from evaluate()",
-            "c": "the penalty is only added to the gradients, never to a reported loss",
-        },
-        hint="notebook 05, section 1: what does evaluate()'s loss minus its data_loss metric equal?",
-        expected=lambda: "b",
-        misconceptions=(
-            Misconception(
-                wrong=lambda: "a",
-                feedback="that is the old FAQ's claim; in Keras 3 evaluate()'s loss includes "
+    2: choice_exercise(
+        "notebook 05, section 1: what does evaluate()'s loss minus its data_loss metric equal?",
+        {
+            "a": (
+                "evaluate() leaves the L2 penalty out, so it cannot be part of fit() − evaluate()",
+                "that is the old FAQ's claim; in Keras 3 evaluate()'s loss includes "
                 "model.losses exactly (notebook 05 asserts it)",
             ),
-            Misconception(
-                wrong=lambda: "c",
-                feedback="evaluate()'s loss holds the penalty: its loss minus its data_loss metric "
+            "b": (
+                "the penalty is inside both fit()'s and evaluate()'s loss: it separates the loss "
+                "from a data-loss metric or from predict(), not fit() from evaluate()",
+                None,
+            ),
+            "c": (
+                "the penalty is only added to the gradients, never to a reported loss",
+                "evaluate()'s loss holds the penalty: its loss minus its data_loss metric "
                 "equals the sum of model.losses, the size the doctor reports for regularization "
                 "(notebook 05 measures it; section 05 above compares the two)",
             ),
-        ),
+        },
     ),
     3: Exercise(
-        name="Exercise 3",
         kind="function",
         hint="multiply each sample's loss by its class's weight, average over the samples as Keras "
         "does, and subtract the plain average",
@@ -113,35 +91,31 @@ EXERCISES = {
         atol=1e-9,
         misconceptions=(
             Misconception(
-                wrong=lambda: _per_total_weight,
+                wrong=lambda: lambda *case: class_weight_part(*case, per_weight=True),
                 feedback="this divides by the total weight, as Keras's weighted *metrics* do; "
                 "Keras's loss divides by the number of samples (notebook 05, section 2)",
             ),
         ),
     ),
-    4: Exercise(
-        name="Exercise 4",
-        kind="choice",
-        choices={
-            "a": "predict() and evaluate() run BatchNormalization with its moving statistics, "
-            "which do not depend on the batch",
-            "b": "the batches of 32 are large enough for the effect to vanish",
-            "c": "the doctor does not look at BatchNormalization layers",
-        },
-        hint="which statistics does BatchNormalization use in inference mode, and where do they "
+    4: choice_exercise(
+        "which statistics does BatchNormalization use in inference mode, and where do they "
         "come from?",
-        expected=lambda: "a",
-        misconceptions=(
-            Misconception(
-                wrong=lambda: "b",
-                feedback="in training mode the output changes even between batches of 64 and 500 "
+        {
+            "a": (
+                "predict() and evaluate() run BatchNormalization with its moving statistics, "
+                "which do not depend on the batch",
+                None,
+            ),
+            "b": (
+                "the batches of 32 are large enough for the effect to vanish",
+                "in training mode the output changes even between batches of 64 and 500 "
                 "(notebook 05, section 5); inference mode does not depend on the batch at all",
             ),
-            Misconception(
-                wrong=lambda: "c",
-                feedback="it names batchnorm for this very model: that row compares training mode "
+            "c": (
+                "the doctor does not look at BatchNormalization layers",
+                "it names batchnorm for this very model: that row compares training mode "
                 "with inference mode, a different pair of numbers",
             ),
-        ),
+        },
     ),
 }

@@ -1,8 +1,4 @@
-"""The entry notebook's exercises: ``notebooks/00_start_here.ipynb``.
-
-The entry notebook trains its models in plain Keras in front of the reader,
-so this package holds only :mod:`.answers`, the exercises' expected values
-(see :func:`helpers.selfcheck.check_exercise`, ``check_exercise("start", k, ...)``).
-"""
+"""Notebook 00's exercises (``notebooks/00_start_here.ipynb``), in :mod:`.answers`: the notebook
+trains its models in plain Keras, so it needs nothing else from here."""
 
 __all__: list[str] = []
