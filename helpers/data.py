@@ -80,11 +80,6 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
 
     Raises:
         DataError: if the shipped file is missing or corrupt, or the download fails.
-
-    Example:
-        >>> (x_train, y_train), (x_test, y_test) = load_mnist()
-        >>> x_train.shape, x_train.dtype, y_test.shape
-        ((3000, 28, 28), dtype('uint8'), (500,))
     """
     if source not in SOURCES:
         raise ValueError(f"unknown MNIST `source`: {source!r}; expected one of {SOURCES}")
@@ -123,11 +118,6 @@ def load_bn_images(size: int = 197):
     Returns:
         ``(x, y, names)``: ``x`` ``uint8 (3, size, size, 1)``, ``y`` ``float32 (3, 3)``, and
         the file names.
-
-    Example:
-        >>> x, y, names = load_bn_images()
-        >>> x.shape, x.dtype, names
-        ((3, 197, 197, 1), dtype('uint8'), ('camera.png', 'chelsea.png', 'coffee.png'))
     """
     from PIL import Image
 

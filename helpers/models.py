@@ -1,9 +1,8 @@
 """The four posts' models, ported faithfully to Keras 3.
 
-Each builder is a plain function returning a ``keras.Model``; the knobs the
-notebooks turn (dropout rates, BatchNorm momentum, input size) are keyword
-arguments whose defaults are the posts' values. With ``compile=True`` (the
-default) the model is compiled exactly as in its post.
+One plain builder per post, returning a ``keras.Model``; the knobs the notebooks turn are
+keyword arguments defaulting to the post's values, and ``compile=True`` (the default)
+compiles the model as its post did.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ def build_checkpoint_mlp(
     Args:
         dropout: The two dropout rates. Defaults to the post's (0.2, 0.15).
         learning_rate: SGD learning rate. Defaults to 0.01.
-        compile: Compile as the post did. Defaults to True.
 
     Example:
         >>> build_checkpoint_mlp().count_params()
@@ -65,7 +63,6 @@ def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = T
 
     Args:
         dropout: The two dropout rates. Defaults to the post's (0.25, 0.5).
-        compile: Compile as the post did. Defaults to True.
 
     Example:
         >>> model = build_mnist_cnn(dropout=(0.1, 0.0))
@@ -105,10 +102,8 @@ def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, com
 
     Args:
         learning_rate: Adam's learning rate. Defaults to the post's 0.1.
-        normalization: Data to ``adapt()`` the Normalization layer on. The
-            post never adapts it (None), which leaves it an identity.
-            Defaults to None.
-        compile: Compile as the post did. Defaults to True.
+        normalization: Data to ``adapt()`` the Normalization layer on. Defaults to None,
+            the post's identity.
     """
     learning_rate = checks.number("learning_rate", learning_rate, low=0, low_open=True, example=0.1)
     norm = layers.Normalization()
@@ -135,17 +130,13 @@ def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, com
 def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bool = True):
     """The BatchNorm post's network (scenario 04).
 
-    ``keras.applications.ResNet50(weights=None, input_shape=(size, size, 1),
-    classes=3)``, unchanged except that every BatchNormalization layer's
-    momentum is set to ``momentum`` (0.99 is Keras's default, as in the
-    post). Adam, categorical cross-entropy, accuracy (logged as ``acc``, the
-    post's name).
+    ``keras.applications.ResNet50(weights=None, input_shape=(size, size, 1), classes=3)``
+    with every BatchNormalization layer's ``momentum`` set; Adam, categorical
+    cross-entropy, accuracy (logged as ``acc``, the post's name).
 
     Args:
-        input_size: Side of the square one-channel input. Defaults to the
-            post's 197.
-        momentum: BatchNormalization momentum. Defaults to 0.99.
-        compile: Compile as the post did. Defaults to True.
+        input_size: Side of the square one-channel input. Defaults to the post's 197.
+        momentum: BatchNormalization momentum. Defaults to Keras's and the post's 0.99.
     """
     input_size = checks.integer(
         "input_size", input_size, low=32, example="197 (32 is ResNet50's minimum)"

@@ -1,4 +1,7 @@
-"""Plot helpers: plain functions that draw on an Axes and return it."""
+"""Plot helpers: plain functions that draw on ``ax`` (the current Axes if None) and return it.
+
+Each gives a sensible title when ``title`` is None.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +28,6 @@ def plot_probe(probe, metric: str = "loss", *, sources=None, ax=None, title=None
         metric: Which metric. Defaults to ``"loss"``.
         sources: Which sources to draw; None draws every recorded one but the per-batch
             values. Defaults to None.
-        ax: Axes to draw on. Defaults to the current Axes.
-        title: Title; a sensible one if None.
-
-    Returns:
-        The Axes.
     """
     ax = ax or plt.gca()
     drawn = 0
@@ -57,11 +55,6 @@ def plot_batches(probe, metric: str = "loss", *, epoch=None, ax=None, title=None
         probe: A probe created with ``per_batch=True``.
         metric: Which metric. Defaults to ``"loss"``.
         epoch: Which epoch (1-based); the last one if None.
-        ax: Axes to draw on. Defaults to the current Axes.
-        title: Title; a sensible one if None.
-
-    Returns:
-        The Axes.
     """
     ax = ax or plt.gca()
     rows = [r for r in probe.rows if r["source"] == "batch" and r["metric"] == metric]
@@ -115,11 +108,6 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
     Args:
         result: What :func:`~helpers.decompose_gap` returned.
         metric: Which metric. Defaults to ``"loss"``.
-        ax: Axes to draw on. Defaults to the current Axes.
-        title: Title; a sensible one if None.
-
-    Returns:
-        The Axes.
 
     Raises:
         KeyError: if ``metric`` was not decomposed (the message lists those that were).
