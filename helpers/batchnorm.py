@@ -190,15 +190,6 @@ def _key(layer) -> str:
     return getattr(layer, "path", None) or layer.name
 
 
-def predict_with_batch_statistics(model, x) -> np.ndarray:
-    """The outputs (NumPy) with every BatchNormalization layer normalising with the statistics
-    of all of ``x`` as one batch, other layers in inference mode; the model is unchanged."""
-    layers = _updating_layers(model)
-    _check_x(x, None)
-    with _batch_statistics_mode(layers):
-        return _keras().tree.map_structure(np.asarray, model(x, training=False))
-
-
 def compare_statistics(model, x, *, batch_size: int | None = None, layers=None) -> Table:
     """Moving statistics beside the batch statistics, one row per BatchNormalization layer.
 
