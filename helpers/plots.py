@@ -95,6 +95,9 @@ WATERFALL_LABELS = {
     "drift": "+ drift\n(weights\nmoving)",
 }
 _STEP_COLOR = {True: "tab:gray", False: "tab:olive"}  # increase, decrease
+_BAR_LABEL = dict(
+    ha="center", va="bottom", fontsize="x-small", xytext=(0, 2), textcoords="offset points"
+)
 
 
 def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
@@ -146,15 +149,7 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
             color, label = STYLE[kind]["color"], STYLE[kind]["label"]
             ax.bar(i, height - floor, bottom=floor, color=color, width=0.6, label=label)
             top, text = height, f"{height:.4f}"
-        ax.annotate(
-            text,
-            (i, top),
-            ha="center",
-            va="bottom",
-            fontsize="x-small",
-            xytext=(0, 2),
-            textcoords="offset points",
-        )
+        ax.annotate(text, (i, top), **_BAR_LABEL)
         if i + 1 < len(bars):  # connector at the running level
             ax.plot([i + 0.3, i + 0.7], [bottom + height] * 2, color="black", lw=0.6)
     ax.bar(0, 0, color=_STEP_COLOR[True], label="part of the gap (up)")
