@@ -188,13 +188,11 @@ def _close(answer, expected, rtol: float, atol: float) -> bool:
 
 
 def matches(answer, expected, rtol: float, atol: float) -> bool:
-    """Whether ``answer`` equals ``expected``: numbers within tolerance, strings ignoring case.
+    """Whether ``answer`` equals ``expected``.
 
-    Example:
-        >>> matches([1.0, 2.0 + 1e-9], np.array([1, 2]), 0.0, 1e-6)
-        True
-        >>> matches({"loss": 0.5}, {"loss": 0.25}, 0.0, 1e-6)
-        False
+    Numbers, arrays and sequences match element by element within ``rtol``/``atol``
+    (``math.isclose``'s rule), mappings key by key, strings ignoring case; a bool or a
+    string never passes for a number.
     """
     if isinstance(expected, str):
         return isinstance(answer, str) and answer.strip().lower() == expected.strip().lower()
@@ -276,17 +274,6 @@ def judge(exercise: Exercise, answer, **context) -> Verdict:
         ['not attempted', 'correct', 'misconception', 'hint']
         >>> judge(ex, 0.7).message
         'not yet: that is the loss after the update'
-        >>> def reference(xs):
-        ...     return sum(xs) / len(xs)
-        >>> mean = Exercise(
-        ...     "Exercise 3",
-        ...     kind="function",
-        ...     hint="divide by the count",
-        ...     expected=lambda: reference,
-        ...     cases=lambda: [(([1, 2, 6],), {})],
-        ... )
-        >>> print(judge(mean, max).message)
-        not yet. Hint: divide by the count
     """
     if answer is ...:
         return _not_attempted(exercise)
