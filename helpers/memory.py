@@ -21,8 +21,8 @@ _ADAPTIVE_CEILING = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit sys
 
 
 @functools.cache
-def _glibc():
-    """glibc, or None where the C library is another."""
+def glibc():
+    """glibc (through ctypes), or None where the C library is another (macOS, Windows, musl)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
@@ -41,7 +41,7 @@ def release_memory() -> bool:
         True if memory was trimmed, False where only the garbage was collected.
     """
     gc.collect()
-    libc = _glibc()
+    libc = glibc()
     if libc is None:
         return False
     libc.malloc_trim(0)
@@ -67,7 +67,7 @@ def large_buffers_mapped(threshold: int = 1 << 18) -> Iterator[bool]:
     Yields:
         True if glibc was tuned, False otherwise.
     """
-    libc = _glibc()
+    libc = glibc()
     if libc is None:
         yield False
         return

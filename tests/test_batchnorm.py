@@ -210,14 +210,12 @@ def test_memory_helpers_change_no_number(keras, data, monkeypatch):
     x, y = data
     model = two_bn_model(keras)
     expected = np.asarray(model(x, training=True))
-    glibc = memory._glibc() is not None
+    glibc = memory.glibc() is not None
     with large_buffers_mapped(1 << 10) as tuned:
         assert tuned == glibc
         np.testing.assert_array_equal(np.asarray(model(x, training=True)), expected)
     assert release_memory() == glibc
-    monkeypatch.setattr(
-        memory, "_glibc", lambda: None
-    )  # macOS, Windows, musl: collect garbage only
+    monkeypatch.setattr(memory, "glibc", lambda: None)  # macOS, Windows, musl: collect garbage only
     with large_buffers_mapped() as tuned:
         assert tuned is False
     assert release_memory() is False
