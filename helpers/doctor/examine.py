@@ -239,37 +239,21 @@ def diagnose(
             base = sw_only.values if sw_only is not None else evaluated
             sizes_cw = {k: weighted.values[k] - base[k] for k in metrics}
         floors = {k: _rounding(evaluated[k], weighted.values[k]) for k in metrics}
-        if sizes_cw is None:
-            findings["class_weight"] = _finding(
-                "class_weight",
-                dict.fromkeys(metrics, 0.0),
-                floors,
-                "no class_weight given (pass fit()'s class_weight= to measure it)",
-            )
-        else:
-            cw = data.class_weights
-            findings["class_weight"] = _finding(
-                "class_weight",
-                sizes_cw,
-                floors,
-                f"class weights {cw.min():.3g} to {cw.max():.3g} (mean {cw.mean():.3g}); {lead} "
-                f"weighted {weighted.values[lead]:.4f} against {evaluated[lead]:.4f} unweighted",
-            )
-        if sizes_sw is None:
-            findings["sample_weight"] = _finding(
-                "sample_weight",
-                dict.fromkeys(metrics, 0.0),
-                floors,
-                "no sample_weight given (pass fit()'s sample_weight= to measure it)",
-            )
-        else:
-            sw = data.sample_weight
-            findings["sample_weight"] = _finding(
-                "sample_weight",
-                sizes_sw,
-                floors,
-                f"sample weights {sw.min():.3g} to {sw.max():.3g} (mean {sw.mean():.3g})",
-            )
+        weighted_lead = (
+            f"; {lead} weighted {weighted.values[lead]:.4f} against {evaluated[lead]:.4f} "
+            "unweighted"
+        )
+        for name, sizes, given, extra in (
+            ("class_weight", sizes_cw, data.class_weights, weighted_lead),
+            ("sample_weight", sizes_sw, data.sample_weight, ""),
+        ):
+            if sizes is None:
+                sizes = dict.fromkeys(metrics, 0.0)
+                detail = f"no {name} given (pass fit()'s {name}= to measure it)"
+            else:
+                detail = f"{name.split('_')[0]} weights {given.min():.3g} to {given.max():.3g} "
+                detail += f"(mean {given.mean():.3g}){extra}"
+            findings[name] = _finding(name, sizes, floors, detail)
 
         # -- training-mode layers ----------------------------------------------------
         runs: dict[str, Pass] = {}
