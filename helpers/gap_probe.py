@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 
@@ -40,10 +39,6 @@ class GapProbe(keras.callbacks.Callback):
         training_mode: Also measure in training mode. Defaults to False.
         per_batch: Also record per-batch values. Defaults to False.
         initial: Measure the initial weights as epoch 0. Defaults to True.
-        measure: None (the data cut into batches once, measured by
-            :func:`~helpers.modes.evaluate_batches`), or a function ``measure(model, x, y, *,
-            sample_weight, batch_size, training_mode)`` returning ``{"inference": {...},
-            "training": {...}}`` as :func:`~helpers.modes.evaluate_in_mode` would.
         every: Measure every ``every``-th epoch (and always the last): a measured epoch costs
             a forward pass per mode, so ``every=N`` divides the probe's cost by about N.
         subset: Measure a fixed part of ``x``/``y``: an int k (drawn once with seed 0) or an
@@ -68,7 +63,6 @@ class GapProbe(keras.callbacks.Callback):
         training_mode: bool = False,
         per_batch: bool = False,
         initial: bool = True,
-        measure: Callable | None = None,
         every: int = 1,
         subset=None,
         log: bool | str = False,
@@ -85,12 +79,6 @@ class GapProbe(keras.callbacks.Callback):
         self.training_mode = bool(training_mode)
         self.per_batch = bool(per_batch)
         self.initial = bool(initial)
-        if measure is not None and not callable(measure):
-            raise ValueError(
-                f"invalid `measure`: {measure!r}; expected a function such as "
-                "measure(model, x, y, *, sample_weight, batch_size, training_mode)"
-            )
-        self.measure = measure
         self.every = checks.positive_int("every", every, example="5 (every fifth epoch)")
         self.subset = None if subset is None else _indices(subset, self._n)
         self.log = None if log in (False, None) else _prefix("log", "eval_" if log is True else log)
@@ -236,22 +224,11 @@ class GapProbe(keras.callbacks.Callback):
     def _measure(self, epoch: int) -> None:
         x, y, sample_weight = self._data
         modes = ("inference", "training") if self.training_mode else ("inference",)
-        if self.measure is not None:
-            result = self.measure(
-                self.model,
-                x,
-                y,
-                sample_weight=sample_weight,
-                batch_size=self.batch_size,
-                training_mode=self.training_mode,
-            )
-        else:
-            self._batches = self._batches or make_batches(
-                x, y, sample_weight, batch_size=self.batch_size
-            )
-            result = {
-                mode: evaluate_batches(self.model, self._batches, mode=mode) for mode in modes
-            }
+        # Cut into batches once; each measurement costs only the forward passes.
+        self._batches = self._batches or make_batches(
+            x, y, sample_weight, batch_size=self.batch_size
+        )
+        result = {mode: evaluate_batches(self.model, self._batches, mode=mode) for mode in modes}
         self._measured = epoch
         inference = result["inference"]
         if self.metrics is not None:

@@ -1,25 +1,9 @@
-"""Reference measurements the tests compare the kit's tools with (not part of ``helpers``).
-
-Each is the slow, obvious way to get a number a tool gets fast: the tests assert
-that both agree.
-"""
+"""A reference the decomposition tests compare the kit's Shapley values with (not part of
+``helpers``): the slow, obvious way to get the number the tool gets fast."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-
-from helpers import evaluate_in_mode
-
-
-def measure_by_evaluation(
-    model, x, y, *, sample_weight=None, batch_size: int = 32, training_mode: bool = False
-) -> dict[str, dict[str, float]]:
-    """``GapProbe``'s measurement, one ``evaluate_in_mode`` call per mode (for ``measure=``)."""
-    kw = dict(sample_weight=sample_weight, batch_size=batch_size)
-    result = {"inference": evaluate_in_mode(model, x, y, mode="inference", **kw)}
-    if training_mode:
-        result["training"] = evaluate_in_mode(model, x, y, mode="training", **kw)
-    return result
 
 
 def sequential_parts(value: Mapping, order: Iterable[str]) -> dict[str, float]:
