@@ -36,13 +36,8 @@ from __future__ import annotations
 
 import ast
 import copy
-import fcntl
-import hashlib
 import json
-import os
-import shutil
 import sys
-import sysconfig
 import textwrap
 import time
 import zipfile
@@ -54,13 +49,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
+from extra_env import cached_env  # noqa: E402
 from make_assignments import find_exercises, main, make_assignment, parse_check  # noqa: E402
 from make_student import make_student  # noqa: E402
 
 from tests.conftest import run_checked  # noqa: E402
 from tests.test_student import SCENARIOS, solution_leaks  # noqa: E402
 
-OTTER = "otter-grader==7.0.0"
 # Cheapest Run-All first: the full grading matrix runs on the first notebook present.
 CHEAPEST_FIRST = [
     "00_start_here",
@@ -286,69 +281,18 @@ def test_committed_check_cells_say_correct(path):
 # --------------------------------------------------------------------------- the real grader
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mind-the-gap"
-
-
 @pytest.fixture(scope="module")
 def otter(tmp_path_factory):
-    """otter-grader in its own virtual environment, which also sees the kit's (see the module docstring)."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    key = hashlib.sha256(f"{OTTER} {sys.version} {base}".encode()).hexdigest()[:12]
-    venv = _cache_root() / f"otter-{key}"
-    python = venv / "bin" / "python"
+    """otter-grader in its own cached virtual environment, which also sees the kit's."""
+    built = cached_env("otter", REPO / "tests" / "requirements-otter.txt")
+    python, venv = built.python, built.python.parent.parent
     env = {
-        k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
-    }
-    env.update(
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONNOUSERSITE="1",
-        MIND_THE_GAP_KIT_SITE=sysconfig.get_paths()["purelib"],
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        **built.env,
         # Only the native kernel (the grader's own Python): no kernelspec from elsewhere.
-        JUPYTER_DATA_DIR=str(tmp_path_factory.mktemp("jupyter")),
-        JUPYTER_PATH="",
-    )
-    seconds = {}
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f"otter-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build, whichever test process comes first
-        if not (venv / "complete").is_file():
-            start = time.perf_counter()
-            shutil.rmtree(venv, ignore_errors=True)
-            run_checked(
-                [base, "-m", "venv", str(venv)],
-                env=env,
-                cwd=venv.parent,
-                timeout=300,
-                what="python -m venv",
-            )
-            site = Path(
-                run_checked(
-                    [
-                        str(python),
-                        "-c",
-                        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                    ],
-                    env=env,
-                    cwd=venv.parent,
-                    timeout=60,
-                    what="locating site-packages",
-                ).stdout.strip()
-            )
-            (site / "mind_the_gap_kit.pth").write_text(
-                "import os, site; os.environ.get('MIND_THE_GAP_KIT_SITE') and "
-                "site.addsitedir(os.environ['MIND_THE_GAP_KIT_SITE'])\n"
-            )
-            run_checked(
-                [str(python), "-m", "pip", "install", "--quiet", OTTER],
-                env=env,
-                cwd=venv.parent,
-                timeout=1200,
-                what=f"pip install {OTTER}",
-            )
-            (venv / "complete").write_text(OTTER)
-            seconds["build the grader's environment"] = time.perf_counter() - start
+        "JUPYTER_DATA_DIR": str(tmp_path_factory.mktemp("jupyter")),
+        "JUPYTER_PATH": "",
+    }
+    seconds = dict(built.seconds)
     probe = run_checked(
         [
             str(python),
