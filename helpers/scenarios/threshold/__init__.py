@@ -1,9 +1,5 @@
-"""Scenario 03: ``fit()`` logs accuracy 1.0, ``evaluate()`` on the same data disagrees.
-
-``notebooks/03_fit_says_one.ipynb`` writes the post's code and the mechanism in plain Keras and
-imports this package as ``th``: :mod:`.run` (data, decision boundary, the runner for many seeds),
-:mod:`.figures`, :mod:`.explorer`, :mod:`.answers` (the exercises' checks).
-"""
+"""Scenario 03 (``notebooks/03_fit_says_one.ipynb``): ``fit()`` logs accuracy 1.0 and a stopping
+rule fires, while ``evaluate()`` on the same data says less."""
 
 from helpers.scenarios.threshold.explorer import explore, explorer
 from helpers.scenarios.threshold.figures import plot_boundary, plot_errors
