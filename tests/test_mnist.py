@@ -69,12 +69,10 @@ def test_split_subtracts_the_probes_columns_and_telescopes():
     [
         (dict(epochs=0), "invalid `epochs`: 0"),
         (dict(epochs=2.5), "invalid `epochs`: 2.5"),
-        (dict(batch_size=0), "invalid `batch_size`: 0"),
         (dict(probe="both"), "invalid `probe`: 'both'"),
         (dict(seed=-1), "invalid `seed`: -1"),
         (dict(dropout_1=1.0), r"invalid `dropout_1`: 1.0"),
         (dict(dropout_2=-0.5), r"invalid `dropout_2`: -0.5"),
-        (dict(shuffle="no"), "invalid `shuffle`: 'no'"),
     ],
 )
 def test_bad_settings_raise_clear_errors(kwargs, message):

@@ -1,11 +1,5 @@
-"""Scenario 02: validation accuracy above training accuracy on 1/20 of MNIST.
-
-Introduced in ``notebooks/02_validation_above_training.ipynb``, which writes the
-post's model, training and mechanism out in plain Keras; this package repeats
-them at scale: :mod:`.run` (data, :func:`train_post`, the result type
-:class:`MnistRun`), :mod:`.figures`,
-:mod:`.explorer`, :mod:`.answers` (the exercises' checks).
-"""
+"""Scenario 02 (``notebooks/02_validation_above_training.ipynb``): validation accuracy above
+training accuracy on 1/20 of MNIST, and the gap split into generalisation, dropout and drift."""
 
 from helpers.scenarios.mnist.explorer import explore, explorer
 from helpers.scenarios.mnist.figures import explorer_figure, plot_gap_split

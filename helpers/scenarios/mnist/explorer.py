@@ -1,9 +1,5 @@
-"""Scenario 02's explorer: two dropout rates and the epoch count; the gap and its parts.
-
-Introduced in ``notebooks/02_validation_above_training.ipynb``. The kit's
-convention (:mod:`helpers.widgets`): :func:`explore` is the plain function that
-trains, measures and draws; :func:`explorer` wraps it in controls.
-"""
+"""Scenario 02's explorer: :func:`explore` trains with two dropout rates and draws the gap's
+parts; :func:`explorer` is its widget (:mod:`helpers.widgets`)."""
 
 from __future__ import annotations
 
@@ -14,20 +10,17 @@ from helpers.scenarios.mnist.figures import explorer_figure
 from helpers.scenarios.mnist.run import GAP_HEADER, POST_DROPOUT, POST_EPOCHS, train_post
 from helpers.widgets import Explorer, ExploreResult, explorer_start
 
-EXPLORER_EPOCHS = 2  # the explorer's default: a re-run within 10 s on a quiet 2-core CPU
 RULES = {
     "dropout_1": checks.rate,
     "dropout_2": checks.rate,
-    "epochs": lambda name, value: checks.integer(
-        name, value, low=1, high=POST_EPOCHS, example=EXPLORER_EPOCHS
-    ),
+    "epochs": lambda name, value: checks.integer(name, value, low=1, high=POST_EPOCHS, example=2),
 }
 
 
 def explore(
     dropout_1: float = POST_DROPOUT[0],
     dropout_2: float = POST_DROPOUT[1],
-    epochs: int = EXPLORER_EPOCHS,
+    epochs: int = 2,
     progress: Callable | None = None,
 ) -> ExploreResult:
     """Train the post's CNN (:func:`~helpers.scenarios.mnist.run.train_post`, seed 0) and draw it.
@@ -35,12 +28,12 @@ def explore(
     Args:
         dropout_1: Rate of the Dropout after the convolutions. Defaults to 0.25.
         dropout_2: Rate of the Dropout before the last layer. Defaults to 0.5.
-        epochs: Epochs, 1 to the post's 50. Defaults to 2.
+        epochs: Epochs, 1 to the post's 50. Defaults to 2 (a few seconds on a quiet CPU).
         progress: ``progress(epoch, epochs, logs)``. Defaults to None.
 
     Returns:
-        An :class:`~helpers.widgets.ExploreResult` whose ``values`` are the
-        last epoch's :meth:`~helpers.scenarios.mnist.run.MnistRun.split`.
+        An :class:`~helpers.widgets.ExploreResult`; its ``values`` are the last epoch's
+        :meth:`~helpers.scenarios.mnist.run.MnistRun.split`.
     """
     knobs = dict(dropout_1=dropout_1, dropout_2=dropout_2, epochs=epochs)
     run = train_post(**{k: RULES[k](k, v) for k, v in knobs.items()}, progress=progress)
@@ -53,11 +46,7 @@ def explore(
 
 
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """The widget around :func:`explore`; ``defaults`` set where its controls start.
-
-    Raises:
-        ValueError: for an unknown knob or a bad starting value.
-    """
+    """The widget around :func:`explore`; ``defaults`` set where its controls start."""
     import ipywidgets as widgets
 
     start = explorer_start(explore, defaults, RULES)

@@ -1,9 +1,4 @@
-"""Scenario 02's plots: the gap between logged and validation accuracy, and its parts.
-
-Introduced in ``notebooks/02_validation_above_training.ipynb`` ("How the kit
-does this at scale"); the explorer (:mod:`~helpers.scenarios.mnist.explorer`)
-draws every run with :func:`explorer_figure`.
-"""
+"""Scenario 02's plots: the gap between logged and validation accuracy, and its parts."""
 
 from __future__ import annotations
 
@@ -15,15 +10,9 @@ from helpers.scenarios.mnist.run import GAP_HEADER, MnistRun
 
 
 def plot_gap_split(split: dict, *, ax=None):
-    """A waterfall from ``val_accuracy`` through the three parts to the accuracy ``fit()`` logged.
-
-    Args:
-        split: One epoch's :meth:`MnistRun.split <helpers.scenarios.mnist.run.MnistRun.split>`.
-        ax: Axes to draw on. Defaults to the current Axes.
-
-    Returns:
-        The Axes.
-    """
+    """A waterfall from ``val_accuracy`` through the three parts to the accuracy ``fit()``
+    logged, for one epoch's :meth:`MnistRun.split <helpers.scenarios.mnist.run.MnistRun.split>`,
+    on ``ax`` (default: the current Axes), which it returns."""
     ax = ax or plt.gca()
     labels = [
         "val_\naccuracy",
@@ -54,8 +43,7 @@ def explorer_figure(run: MnistRun) -> Figure:
 
     A new Figure, not pyplot's, so it is shown once, where the caller displays it.
     """
-    if run.probe is None:
-        raise ValueError("the run has no probe to draw; train it with probe=True")
+    split = run.split()  # first: a run without a probe raises here, saying how to train one
     figure = Figure(figsize=(9.6, 3.6), dpi=80)
     left, right = figure.subplots(1, 2, width_ratios=(3, 2))
     title = "Accuracy, dropout ({:g}, {:g})".format(*run.settings["dropout"])
@@ -63,6 +51,6 @@ def explorer_figure(run: MnistRun) -> Figure:
         run.probe, "accuracy", sources=["fit", "inference", "validation"], ax=left, title=title
     )
     left.set_xlim(0.5, run.settings["epochs"] + 0.5)
-    plot_gap_split(run.split(), ax=right)
+    plot_gap_split(split, ax=right)
     figure.tight_layout()
     return figure

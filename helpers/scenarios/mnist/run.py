@@ -1,10 +1,6 @@
-"""Scenario 02's data, training and result: validation above training on 1/20 of MNIST.
-
-Introduced in ``notebooks/02_validation_above_training.ipynb``, which writes the
-post's steps out in plain Keras. :func:`train_post` repeats them at scale for
-the explorer and the tests (the notebook asserts that both give the same
-history), and :class:`MnistRun` splits each epoch's gap into its parts.
-"""
+"""Scenario 02's data, training and result. The notebook writes the post's steps out in plain
+Keras; :func:`train_post` repeats them for the explorer and the tests (the notebook asserts the
+same history), and :class:`MnistRun` splits each epoch's gap into its parts."""
 
 from __future__ import annotations
 
@@ -21,23 +17,19 @@ from helpers.widgets import progress_callback
 
 keras = import_tensorflow_quietly()[1]
 
-POST_DROPOUT, POST_BATCH_SIZE, POST_EPOCHS = (0.25, 0.5), 64, 50
+POST_DROPOUT, POST_EPOCHS = (0.25, 0.5), 50
 GAP_HEADER = "gap (fit − val)"  # accuracy − val_accuracy: logged first, as helpers.gap orders it
-SOURCES = ("fit", "training", "inference", "validation")  # the probe's four measurements
 PROBE_BATCH_SIZE = 500  # no BatchNormalization: the probe's batch size changes only its speed
 
 
-def load_post_data(source: str = "shipped", *, n_train: int = 3000, n_test: int = 500):
-    """The post's data, ``(x_train, y_train), (x_val, y_val)``, prepared as the notebook does.
+def load_post_data(n_train: int = 3000):
+    """``(x_train, y_train), (x_val, y_val)`` as the post prepared them: 1/20 of MNIST
+    (:func:`helpers.load_mnist`, 500 test digits), shaped ``(n, 28, 28, 1)``, in [0, 1], one-hot."""
 
-    1/20 of MNIST (:func:`helpers.load_mnist`'s ``source`` and counts), shaped
-    ``(n, 28, 28, 1)``, scaled to [0, 1], labels one-hot.
-    """
-
-    def prepare(x, y):  # as the post did
+    def prepare(x, y):
         return x.reshape(-1, 28, 28, 1).astype("float32") / 255, keras.utils.to_categorical(y, 10)
 
-    train, test = load_mnist(source, n_train=n_train, n_test=n_test)
+    train, test = load_mnist(n_train=n_train, n_test=500)
     return prepare(*train), prepare(*test)
 
 
@@ -45,9 +37,8 @@ def load_post_data(source: str = "shipped", *, n_train: int = 3000, n_test: int 
 class MnistRun:
     """One training of the post's CNN: the model, ``fit()``'s history, its probe, its settings.
 
-    With the probe's measurements of the training digits after every epoch,
-    in both modes, each epoch's gap splits into three parts that add up to
-    it by construction (each starts where the previous one ends)::
+    With the probe's measurements of the training digits in both modes, each epoch's gap splits
+    into three parts that add up to it by construction::
 
         accuracy − val_accuracy = generalisation  (inference − validation)
                                 + dropout         (training − inference)
@@ -65,7 +56,8 @@ class MnistRun:
             raise ValueError("the run has no probe to split; train it with probe=True")
         epochs = len(self.history.history["accuracy"])
         epoch = epochs if epoch is None else checks.integer("epoch", epoch, low=1, high=epochs)
-        f, t, i, v = (float(self.probe.series("accuracy", s)[epoch - 1]) for s in SOURCES)
+        sources = ("fit", "training", "inference", "validation")
+        f, t, i, v = (float(self.probe.series("accuracy", s)[epoch - 1]) for s in sources)
         parts = {GAP_HEADER: f - v, "generalisation": i - v, "dropout": t - i, "drift": f - t}
         return {"epoch": epoch, "fit": f, "training": t, "inference": i, "validation": v, **parts}
 
@@ -79,30 +71,23 @@ def train_post(
     dropout_1: float = POST_DROPOUT[0],
     dropout_2: float = POST_DROPOUT[1],
     epochs: int = 10,
-    batch_size: int = POST_BATCH_SIZE,
-    n_train: int = 3000,
-    shuffle: bool = True,
     probe: bool = True,
     seed: int = 0,
     data=None,
     progress: Callable | None = None,
 ) -> MnistRun:
-    """Train the post's CNN as the notebook does, with a probe measuring the training digits.
+    """Section 1 of the notebook in one call: seed, :func:`~helpers.build_mnist_cnn`, ``fit()``
+    with batches of 64 and the test digits as ``validation_data`` and, if ``probe``, a
+    :class:`~helpers.GapProbe` measuring the training digits in both modes after every epoch.
 
-    ``keras.utils.set_random_seed(seed)``, :func:`~helpers.build_mnist_cnn`
-    (the notebook's ``Sequential``, compiled as the post did), ``fit()`` with
-    the test digits as ``validation_data`` and, if ``probe``, a
-    :class:`~helpers.GapProbe` in both modes. ``data`` (prepared, as from
-    :func:`load_post_data`) defaults to the post's data with ``n_train``
-    digits (up to 4,500 shipped); ``progress(epoch, epochs, logs)`` is called
-    after every epoch. Bad settings raise ``ValueError``.
+    ``data`` defaults to :func:`load_post_data`; ``progress(epoch, epochs, logs)`` is called after
+    every epoch. Bad settings raise ``ValueError``.
     """
     epochs = checks.positive_int("epochs", epochs, example=10)
-    batch_size = checks.positive_int("batch_size", batch_size, example="64 (the post's)")
-    shuffle, probe = checks.flag("shuffle", shuffle), checks.flag("probe", probe)
+    probe = checks.flag("probe", probe)
     dropout = (checks.rate("dropout_1", dropout_1), checks.rate("dropout_2", dropout_2))
     keras.utils.set_random_seed(checks.seed("seed", seed))
-    (x, y), validation = data if data is not None else load_post_data(n_train=n_train)
+    (x, y), validation = data if data is not None else load_post_data()
     model = build_mnist_cnn(dropout)
     measuring = dict(batch_size=PROBE_BATCH_SIZE, metrics=["accuracy"], training_mode=True)
     kit_probe = GapProbe(x, y, **measuring, initial=False) if probe else None
@@ -111,12 +96,10 @@ def train_post(
     history = model.fit(
         x,
         y,
-        batch_size=batch_size,
+        batch_size=64,
         epochs=epochs,
         verbose=0,
         validation_data=validation,
-        shuffle=shuffle,
         callbacks=callbacks,
     )
-    settings = dict(dropout=dropout, epochs=epochs, batch_size=batch_size, n_train=len(x))
-    return MnistRun(model, history, kit_probe, settings)
+    return MnistRun(model, history, kit_probe, dict(dropout=dropout, epochs=epochs))
