@@ -1,6 +1,5 @@
-"""Notebook 04's exercises, checked out of sight (:func:`helpers.check_exercise`) from the
-student's own model, which nothing here changes. Exercise 3's cases are models the notebook
-never shows."""
+"""Notebook 04's exercises (``check_exercise("resnet", k, ...)``), checked on the student's own
+model, which nothing here changes; exercise 3's cases are models the notebook never shows."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import numpy as np
 from helpers.batchnorm import batchnorm_layers, recalibrate_batchnorm
 from helpers.modes import preserved_state
 from helpers.reproducibility import import_tensorflow_quietly
-from helpers.selfcheck import Exercise, Misconception
+from helpers.selfcheck import Exercise, Misconception, choice_exercise
 
 tf, keras = import_tensorflow_quietly()
 
@@ -37,20 +36,14 @@ def _inputs_seen(model, batches, training=True):
         yield len(xb), seen
 
 
-def _write(model, stats):
-    for layer, (mean, var) in zip(batchnorm_layers(model), stats):
-        layer.moving_mean.assign(mean)
-        layer.moving_variance.assign(var)
-
-
 def _combine(model, batches, spread=True, training=True):
     parts = list(_inputs_seen(model, batches, training))
-    n, stats = sum(size for size, _ in parts), []
-    for i in range(len(parts[0][1])):
+    n = sum(size for size, _ in parts)
+    for i, layer in enumerate(batchnorm_layers(model)):
         mean = sum(s * seen[i].mean(0) for s, seen in parts) / n
         square = sum(s * (seen[i].var(0) + spread * seen[i].mean(0) ** 2) for s, seen in parts) / n
-        stats.append((mean, square - spread * mean**2))
-    _write(model, stats)
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(square - spread * mean**2)
 
 
 def precise_bn(model, batches):
@@ -107,25 +100,22 @@ EXERCISES = {
                    "its batch of three; one image alone has other statistics, which the weights never met"),
         ],
     ),
-    2: Exercise(
-        kind="choice",
-        hint="ask what the momentum multiplies, and what fit() reads in training mode",
-        expected=lambda: "c",
-        choices={
-            "a": "A lower momentum lets the weights learn faster, so they fit the images sooner.",
-            "b": "With a small momentum BatchNorm is switched off at inference.",
-            "c": "Each update keeps only 1 % of the old moving value, so the moving statistics are "
-            "nearly those of the weights one step old; once a step barely changes them, they fit.",
-            "d": "A small momentum makes fit() normalise with the moving statistics too.",
+    2: choice_exercise(
+        "ask what the momentum multiplies, and what fit() reads in training mode",
+        {
+            "a": ("A lower momentum lets the weights learn faster, so they fit the images sooner.",
+                  "BatchNorm's momentum is not the learning rate of the weights (nor Adam's "
+                  "momentum): it only weights the moving averages, which fit() never reads"),
+            "b": ("With a small momentum BatchNorm is switched off at inference.",
+                  "BatchNorm is not off at inference: it normalises with its moving statistics; "
+                  "the momentum only decides how fast those follow the batches"),
+            "c": ("Each update keeps only 1 % of the old moving value, so the moving statistics "
+                  "are nearly those of the weights one step old; once a step barely changes "
+                  "them, they fit.", None),
+            "d": ("A small momentum makes fit() normalise with the moving statistics too.",
+                  "in training mode BatchNorm always uses the batch's own statistics, whatever "
+                  "the momentum; the moving ones are read only at inference"),
         },
-        misconceptions=[
-            _wrong("a", "BatchNorm's momentum is not the learning rate of the weights (nor Adam's "
-                   "momentum): it only weights the moving averages, which fit() never reads"),
-            _wrong("b", "BatchNorm is not off at inference: it normalises with its moving statistics; "
-                   "the momentum only decides how fast those follow the batches"),
-            _wrong("d", "in training mode BatchNorm always uses the batch's own statistics, whatever "
-                   "the momentum; the moving ones are read only at inference"),
-        ],
     ),
     3: Exercise(
         kind="function",
@@ -155,5 +145,3 @@ EXERCISES = {
         ],
     ),
 }  # fmt: skip
-
-__all__ = ["EXERCISES", "precise_bn", "right_one_image_per_batch"]

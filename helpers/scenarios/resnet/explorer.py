@@ -1,5 +1,5 @@
-"""Scenario 04's explorer (``notebooks/04_resnet_batchnorm.ipynb``): :func:`explore` is the
-plain function, :func:`explorer` its widget (:class:`helpers.Explorer`)."""
+"""Scenario 04's explorer: :func:`explore` trains at 64×64 and draws how far the moving
+statistics travelled; :func:`explorer` is its widget (:mod:`helpers.widgets`)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from helpers import checks
 from helpers.batchnorm import compare_statistics, recalibrate_batchnorm, travelled
 from helpers.memory import release_memory
 from helpers.scenarios.resnet.figures import plot_travelled
-from helpers.scenarios.resnet.run import POST_SIZE, train_resnet
+from helpers.scenarios.resnet.run import POST_SIZE, predict_classes, train_resnet
 from helpers.widgets import Explorer, ExploreResult, explorer_start, progress_callback
 
 MOMENTUM_OPTIONS = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
+RULES = {  # the starting values explorer() accepts
+    "momentum": checks.momentum,
+    "epochs": lambda name, value: checks.integer(name, value, low=1, high=30, example=5),
+    "recalibrate": checks.flag,
+    "seed": checks.seed,
+    "input_size": lambda name, value: checks.integer(name, value, low=32, example=64),
+}
 
 
 def explore(momentum=0.99, epochs=5, recalibrate=False, seed=0, progress=None, *, input_size=64):
     """Train (:func:`~helpers.scenarios.resnet.run.train_resnet`), optionally recalibrate
-    (PreciseBN, fit()'s batch of three), and draw how far the moving statistics travelled.
-
-    Returns an :class:`~helpers.ExploreResult`: ``values`` hold ``fit_acc``, ``predicted``,
-    ``inference_correct``, ``median_travelled``, ``expected_travelled`` (1 − momentum^epochs).
-    """
+    (PreciseBN, fit()'s batch of three), and draw. ``values``: ``fit_acc``, ``predicted``,
+    ``inference_correct``, ``median_travelled``, ``expected_travelled`` (1 − momentum^epochs)."""
     momentum = checks.momentum("momentum", momentum)
     recalibrate = checks.flag("recalibrate", recalibrate)
     run = train_resnet(
@@ -34,7 +38,7 @@ def explore(momentum=0.99, epochs=5, recalibrate=False, seed=0, progress=None, *
     )  # fmt: skip
     if recalibrate:
         recalibrate_batchnorm(run.model, run.x, batch_size=len(run.x))
-    predicted = np.asarray(run.model(run.x, training=False)).argmax(axis=1)
+    predicted = predict_classes(run.model, run.x)
     statistics = compare_statistics(run.model, run.x)
     values = {
         "fit_acc": float(run.history["acc"][-1]),
@@ -58,24 +62,23 @@ def explore(momentum=0.99, epochs=5, recalibrate=False, seed=0, progress=None, *
 
 
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """The widget: momentum, epochs and a recalibration toggle; ``defaults`` are starting
-    values for :func:`explore` (``seed`` and ``input_size`` stay fixed for the session)."""
+    """The widget over :func:`explore`, starting at ``defaults`` (``seed`` and ``input_size``
+    stay fixed for the session)."""
     import ipywidgets as widgets
 
-    settings = explorer_start(explore, defaults)
-    momentum = checks.momentum("momentum", settings["momentum"])
-    options = sorted({*MOMENTUM_OPTIONS, momentum})
-    epochs = checks.integer("epochs", settings["epochs"], low=1, high=30, example=5)
-    recalibrate = checks.flag("recalibrate", settings["recalibrate"])
+    start = explorer_start(explore, defaults, RULES)
+    momenta = sorted({*MOMENTUM_OPTIONS, start["momentum"]})
     controls = {
         "momentum": widgets.SelectionSlider(
-            options=options, value=momentum, description="momentum"
+            options=momenta, value=start["momentum"], description="momentum"
         ),
-        "epochs": widgets.IntSlider(value=epochs, min=1, max=30, description="epochs"),
-        "recalibrate": widgets.Checkbox(value=recalibrate, description="recalibrate (PreciseBN)"),
+        "epochs": widgets.IntSlider(value=start["epochs"], min=1, max=30, description="epochs"),
+        "recalibrate": widgets.Checkbox(
+            value=start["recalibrate"], description="recalibrate (PreciseBN)"
+        ),
     }
-    size = checks.integer("input_size", settings["input_size"], low=32, example=64)
-    fixed = functools.partial(explore, seed=checks.seed("seed", settings["seed"]), input_size=size)
+    size = start["input_size"]
+    fixed = functools.partial(explore, seed=start["seed"], input_size=size)
     title = f"ResNet50 on the three images at {size}×{size} (the post: {POST_SIZE}×{POST_SIZE}, "
     title += f"{(POST_SIZE / size) ** 2:.0f}× more pixels, the same collapse; ~12 s for 5 epochs)"
     return Explorer(fixed, controls, run_now=run_now, title=title)

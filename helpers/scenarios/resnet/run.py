@@ -1,5 +1,5 @@
-"""The post's data and training in one call (``notebooks/04_resnet_batchnorm.ipynb`` writes
-it out first), run eagerly: with one step per epoch, tracing costs more than it saves."""
+"""Scenario 04's data and training: the post's code in one call (the notebook writes it out
+first), run eagerly, since with one step per epoch tracing costs more than it saves."""
 
 from __future__ import annotations
 
@@ -17,19 +17,17 @@ from helpers.reproducibility import import_tensorflow_quietly
 
 tf, keras = import_tensorflow_quietly()
 
-POST_SIZE, SMALL_SIZE = 197, 64  # the post's input size; the sweep's, explorer's and seed test's
-MOMENTA = (0.99, 0.9, 0.5, 0.01)
+POST_SIZE = 197  # the post's input size
 
 
 @dataclass
 class TrainResult:
-    """One run: ``model`` (None once dropped), ``History.history``, images, labels, names."""
+    """One run: ``model`` (None once dropped), ``History.history``, images, one-hot labels."""
 
     model: Any
     history: dict
     x: np.ndarray
     y: np.ndarray
-    names: tuple
 
 
 def load_images(input_size: int = POST_SIZE):
@@ -46,13 +44,13 @@ def train_resnet(
     epochs, seed for the initial weights and extra callbacks."""
     epochs = checks.positive_int("epochs", epochs, example="the post's 5")
     seed = checks.seed("seed", seed)
-    x, y, names = load_images(input_size)
+    x, y, _ = load_images(input_size)
     release_memory()  # a previous run's model, and the memory it held, go before this one is built
     keras.utils.set_random_seed(seed)
     model = build_resnet50(input_size, momentum=momentum)
     model.run_eagerly = True
     history = model.fit(x, y, epochs=epochs, shuffle=True, verbose=0, callbacks=list(callbacks))
-    return TrainResult(model=model, history=history.history, x=x, y=y, names=names)
+    return TrainResult(model=model, history=history.history, x=x, y=y)
 
 
 def predict_classes(model, x) -> np.ndarray:

@@ -10,11 +10,11 @@ import numpy as np
 from helpers import checks
 from helpers.batchnorm import batch_statistics, batchnorm_layers
 from helpers.reproducibility import import_tensorflow_quietly
-from helpers.scenarios.resnet.run import MOMENTA
 from helpers.table import Table
 
 tf, keras = import_tensorflow_quietly()
 
+MOMENTA = (0.99, 0.9, 0.5, 0.01)
 PRECISE, ONE_STEP_OLD = "PreciseBN", "PreciseBN one step old"
 
 
