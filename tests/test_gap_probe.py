@@ -72,7 +72,8 @@ def test_fast_path_records_what_evaluate_in_mode_says_every_epoch(tiny_model, ti
     fast = GapProbe(x, y, batch_size=8, training_mode=True, initial=False)
 
     class Slow(keras.callbacks.Callback):
-        rows = []
+        def on_train_begin(self, logs=None):
+            self.rows = []
 
         def on_epoch_end(self, epoch, logs=None):
             for mode in ("inference", "training"):
