@@ -14,48 +14,40 @@ from helpers.gap import DEFINITION as DEFINITION
 from helpers.gap import HEADER as HEADER
 from helpers.gap import gap as gap
 
-# Public name -> module that defines it. Modules load on first access
-# (PEP 562), so `import helpers` never imports TensorFlow by itself.
-# No public name may equal a submodule's name (tests/test_import_surface.py).
-_EXPORTS = {
-    "setup_notebook": "reproducibility",
-    "scratch_dir": "reproducibility",
-    "load_mnist": "data",
-    "load_bn_images": "data",
-    "DataError": "data",
-    "Table": "table",
-    "GapProbe": "gap_probe",
-    "StepRecorder": "step_recorder",
-    "StopAtThreshold": "stop_at_threshold",
-    "evaluate_in_mode": "modes",
-    "preserved_state": "modes",
-    "families_present": "modes",
-    "fit_orders": "fit_order",
-    "fingerprint": "modes",
-    "plot_probe": "plots",
-    "plot_batches": "plots",
-    "build_checkpoint_mlp": "models",
-    "build_mnist_cnn": "models",
-    "build_threshold_model": "models",
-    "build_resnet50": "models",
-    "decompose_gap": "decompose",
-    "GapDecomposition": "decompose",
-    "plot_waterfall": "plots",
-    "recalibrate_batchnorm": "batchnorm",
-    "compare_statistics": "batchnorm",
-    "batch_statistics": "batchnorm",
-    "batchnorm_layers": "batchnorm",
-    "travelled": "batchnorm",
-    "updates_needed": "batchnorm",
-    "peak_memory_mb": "memory",
-    "release_memory": "memory",
-    "large_buffers_mapped": "memory",
-    "check_exercise": "selfcheck",
-    "diagnose": "doctor",
-    "Diagnosis": "doctor",
-    "Explorer": "widgets",
-    "ExploreResult": "widgets",
+# Module -> the public names it defines. Modules load on first access (PEP 562), so
+# `import helpers` never imports TensorFlow by itself. No public name may equal a
+# submodule's name (tests/test_import_surface.py).
+_MODULES = {
+    "reproducibility": ["setup_notebook", "scratch_dir"],
+    "data": ["load_mnist", "load_bn_images", "DataError"],
+    "table": ["Table"],
+    "gap_probe": ["GapProbe"],
+    "step_recorder": ["StepRecorder"],
+    "stop_at_threshold": ["StopAtThreshold"],
+    "fit_order": ["fit_orders"],
+    "modes": ["evaluate_in_mode", "preserved_state", "families_present", "fingerprint"],
+    "decompose": ["decompose_gap", "GapDecomposition"],
+    "batchnorm": [
+        "recalibrate_batchnorm",
+        "compare_statistics",
+        "batch_statistics",
+        "batchnorm_layers",
+        "travelled",
+        "updates_needed",
+    ],
+    "plots": ["plot_probe", "plot_batches", "plot_waterfall"],
+    "models": [
+        "build_checkpoint_mlp",
+        "build_mnist_cnn",
+        "build_threshold_model",
+        "build_resnet50",
+    ],
+    "memory": ["peak_memory_mb", "release_memory", "large_buffers_mapped"],
+    "selfcheck": ["check_exercise"],
+    "doctor": ["diagnose", "Diagnosis"],
+    "widgets": ["Explorer", "ExploreResult"],
 }
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = sorted([*_EXPORTS, "DEFINITION", "HEADER", "gap"])
 

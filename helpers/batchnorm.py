@@ -103,10 +103,9 @@ def _updating_layers(model) -> list:
     return active
 
 
-def _check_x(x, batch_size) -> int:
+def _check_x(x) -> int:
+    """The number of samples in ``x``, an array or a structure of arrays as in ``fit()``."""
     keras = _keras()
-    if batch_size is not None:
-        checks.positive_int("batch_size", batch_size, example="32 (the batch size used in fit())")
     arrays = keras.tree.flatten(x)
     if not arrays or not all(hasattr(a, "shape") for a in arrays):
         raise TypeError(
@@ -146,8 +145,11 @@ def _population_statistics(model, x, layers: list, batch_size: int | None) -> li
     """Each layer's mean and variance over all of ``x``, batch by batch, combined exactly:
     ``mean = E[mean_b]``, ``var = E[var_b + mean_b**2] - mean**2`` (float64, weighted by size)."""
     keras = _keras()
-    n = _check_x(x, batch_size)
-    step = n if batch_size is None else int(batch_size)
+    n = _check_x(x)
+    example = "32 (the batch size used in fit())"
+    step = (
+        n if batch_size is None else checks.positive_int("batch_size", batch_size, example=example)
+    )
     sums = [[0.0, 0.0] for _ in layers]
     with _batch_statistics_mode(layers):
         for start in range(0, n, step):
@@ -273,15 +275,11 @@ def recalibrate_batchnorm(model, x, *, batch_size: int = 32) -> Table:
         >>> model.layers[0].moving_mean.numpy(), model.layers[0].moving_variance.numpy().round(3)
         (array([ 2., 20.], dtype=float32), array([ 2.667, 66.667], dtype=float32))
     """
-    if batch_size is None:
-        raise ValueError(
-            "invalid `batch_size`: None; expected a positive int such as 32 "
-            "(the batch size used in fit())"
-        )
     checks.backend("recalibrate_batchnorm()")
+    batch_size = checks.positive_int("batch_size", batch_size, example="32 (as in fit())")
     layers = _updating_layers(model)
-    n = _check_x(x, batch_size)
-    results = _population_statistics(model, x, layers, int(batch_size))
+    n = _check_x(x)
+    results = _population_statistics(model, x, layers, batch_size)
     rows = []
     for layer, mean, var in results:
         before_mean, before_var = numpy_value(layer.moving_mean), numpy_value(layer.moving_variance)

@@ -343,26 +343,16 @@ def evaluate_in_mode(
 
     ``mode="inference"`` gives exactly ``evaluate()``'s numbers; ``"training"`` runs every layer
     as ``fit()`` does, without an update; a collection such as ``{"dropout"}`` switches on only
-    those families. TensorFlow and JAX; other backends raise ``NotImplementedError``.
-
-    Args:
-        model: A compiled Keras model.
-        x: Inputs.
-        y: Targets.
-        mode: ``"inference"``, ``"training"``, or a collection of families from
-            ``FAMILIES``. Defaults to ``"inference"``.
-        sample_weight: Optional per-sample weights. Defaults to None.
-        batch_size: ``fit()``'s batch size (BatchNormalization's batch statistics depend
-            on it). Defaults to 32.
+    those families (from ``FAMILIES``). TensorFlow and JAX; other backends raise
+    ``NotImplementedError``. ``batch_size`` is ``fit()``'s (BatchNormalization's batch
+    statistics depend on it).
 
     Returns:
         A dict from metric name (``"loss"``, ``"accuracy"``, …) to value.
-
     """
     checks.compiled(model, "evaluate_in_mode()")
     checks.backend("evaluate_in_mode()")
-    batch_size = checks.positive_int("batch_size", batch_size, example=32)
-    _resolve_active(mode)
+    _resolve_active(mode)  # a bad mode fails before the data is cut into batches
     return evaluate_batches(
         model, make_batches(x, y, sample_weight, batch_size=batch_size), mode=mode
     )

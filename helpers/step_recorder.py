@@ -47,8 +47,8 @@ class StepRecorder(keras.callbacks.Callback):
         self.rows, self.predictions = [], []
         if self.per_step and int(getattr(self.model, "steps_per_execution", 1) or 1) > 1:
             raise ValueError(
-                "StepRecorder(per_step=True) needs one batch per call; "
-                "use ThresholdRunner(per_batch=True) or compile with steps_per_execution=1"
+                "StepRecorder(per_step=True) needs one batch per call; compile the model with "
+                f"steps_per_execution=1 (it has {self.model.steps_per_execution})"
             )
 
     def on_epoch_begin(self, epoch, logs=None):
