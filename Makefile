@@ -42,8 +42,9 @@ lab: $(STAMP)
 TEST_WORKERS ?= 3
 XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
+# --durations: the slowest tests in every log (CI's too), to see where the minutes go.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,$(XDIST))
+	$(BIN)/python -m pytest --durations=20 $(if $(filter 0,$(TEST_WORKERS)),,$(XDIST))
 
 # Unit tests and doctests only: seconds, for the edit-test loop.
 test-fast: $(STAMP)

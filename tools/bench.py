@@ -292,7 +292,7 @@ def notebooks(report: Report, steps: int = 100) -> None:
         before = after
 
 
-def tests(report: Report, durations: int = 15) -> None:
+def tests(report: Report, durations: int = 20) -> None:
     """The whole suite run by `make test` itself (its workers and flags), plus pytest's slowest tests."""
     workers = os.environ.get("TEST_WORKERS", _makefile_default("TEST_WORKERS"))
     env = {
