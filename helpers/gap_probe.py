@@ -142,12 +142,7 @@ class GapProbe(keras.callbacks.Callback):
 
     def series(self, metric: str = "loss", source: str = "fit") -> np.ndarray:
         """One metric from one source, in epoch (or batch) order."""
-        self._check_key(metric)
-        if source not in SOURCES:
-            raise ValueError(f"unknown `source`: {source!r}; expected one of {SOURCES}")
-        return np.array(
-            [r["value"] for r in self.rows if r["metric"] == metric and r["source"] == source]
-        )
+        return np.array([r["value"] for r in self._rows(metric, source)])
 
     def batches(self, metric: str = "loss", epoch: int | None = None) -> np.ndarray:
         """Each batch's own value of ``metric`` in one epoch (needs ``per_batch=True``).
@@ -172,10 +167,7 @@ class GapProbe(keras.callbacks.Callback):
 
     def epochs(self, metric: str = "loss", source: str = "fit") -> np.ndarray:
         """The epoch numbers matching :meth:`series`."""
-        self.series(metric, source)
-        return np.array(
-            [r["epoch"] for r in self.rows if r["metric"] == metric and r["source"] == source]
-        )
+        return np.array([r["epoch"] for r in self._rows(metric, source)])
 
     def wide(self, metric: str = "loss") -> Table:
         """One row per epoch, one column per source, for one metric."""
@@ -202,6 +194,11 @@ class GapProbe(keras.callbacks.Callback):
                 f"metric {metric!r} was not recorded; available keys: {self.available}"
                 + ("" if self.rows else " (nothing yet: has fit() run with this probe?)")
             )
+
+    def _rows(self, metric: str, source: str) -> list[dict]:
+        self._check_key(metric)
+        checks.choice("source", source, SOURCES)
+        return [r for r in self.rows if r["metric"] == metric and r["source"] == source]
 
     def _wanted(self, key: str) -> bool:
         return self.metrics is None or key in self.metrics

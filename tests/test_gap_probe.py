@@ -219,7 +219,7 @@ def test_series_of_unknown_metric_lists_the_available_keys(tiny_model, tiny_data
     tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[probe])
     with pytest.raises(KeyError, match=r"'val_loss'.*\['accuracy', 'loss'\]"):
         probe.series("val_loss")
-    with pytest.raises(ValueError, match="unknown `source`: 'eval'"):
+    with pytest.raises(ValueError, match="invalid `source`: 'eval'; expected one of"):
         probe.series("loss", "eval")
 
 
