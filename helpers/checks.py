@@ -1,14 +1,8 @@
 """Argument checks: one place, one error format.
 
 Every public function of the kit checks its arguments here, so a bad value always gets the
-same message: the name, the value, what was expected and an example, in Keras's style. Each
-check returns the value as a plain Python type; tests/test_checks.py tests them.
-
-Example:
-    >>> epochs = positive_int("epochs", 0, example=50)
-    Traceback (most recent call last):
-    ...
-    ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
+same message in Keras's style, e.g. ``invalid `epochs`: 0; expected an int >= 1, e.g. 50``
+(tests/test_checks.py). Each check returns the value as a plain Python type.
 """
 
 from __future__ import annotations
@@ -136,10 +130,7 @@ def text(name: str, value, *, example=None) -> str:
 
 
 def samples(x, y=None, sample_weight=None) -> int:
-    """The number of samples in ``x``, checked against ``y`` and ``sample_weight``.
-
-    Works with arrays and with Keras's nested structures (dicts, lists).
-    """
+    """The number of samples in ``x`` (an array, dict or list), checked against y and weights."""
     n = len(_first_leaf(x))
     for name, value in (("y", y), ("sample_weight", sample_weight)):
         if value is not None and len(_first_leaf(value)) != n:
@@ -171,11 +162,7 @@ BACKENDS = ("tensorflow", "jax")  # the Keras backends the kit's tools are teste
 
 
 def backend(what: str = "this tool") -> str:
-    """The Keras backend in use, after checking that the kit's tools support it.
-
-    Raises:
-        NotImplementedError: on any backend but TensorFlow and JAX, naming it.
-    """
+    """The Keras backend in use, after checking that the kit's tools support it."""
     import keras
 
     name = keras.backend.backend()

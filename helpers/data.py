@@ -1,8 +1,7 @@
-"""Small real data sets, offline by default.
+"""Small real data sets, shipped in ``data/``: MNIST digits and the three photographs.
 
-Introduced in ``notebooks/00_start_here.ipynb``. The MNIST digits and the three photographs
-ship in ``data/`` (provenance and licences in ``data/README.md``; ``make data`` regenerates
-them). Every load checks the file against ``data/SHA256SUMS`` and never unpickles.
+Provenance and licences are in ``data/README.md``. Every load checks the file against
+``data/SHA256SUMS`` and never unpickles.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ def data_dir() -> Path:
 
 
 def _checked(path: Path) -> Path:
-    """``path``, after checking it against ``SHA256SUMS``."""
     root = data_dir()
     if not path.is_file():
         raise DataError(f"missing data file {str(path)!r}; {REGENERATE}.")
@@ -66,14 +64,9 @@ def _check_count(name: str, value, limit: int, source: str) -> int:
 def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: int = POST_TEST):
     """Load MNIST digits as ``uint8`` arrays, like ``keras.datasets.mnist``.
 
-    The default is the post's scale, the first 1/20 of each split (3,000 training and 500
-    test digits), from the subset in ``data/``, offline. ``source="keras"`` keeps the first
-    ``n_train`` and ``n_test`` of ``keras.datasets.mnist.load_data()`` (11 MB, downloaded once).
-
-    Args:
-        source: ``"shipped"`` or ``"keras"``. Defaults to ``"shipped"``.
-        n_train: Number of training digits. Defaults to 3000.
-        n_test: Number of test digits. Defaults to 500.
+    By default the post's scale, the first 1/20 of each split, from the subset shipped in
+    ``data/``; ``source="keras"`` keeps the first ``n_train`` and ``n_test`` digits of
+    ``keras.datasets.mnist.load_data()`` (11 MB, downloaded once).
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: images ``(n, 28, 28)``, labels ``(n,)``.
@@ -81,8 +74,7 @@ def load_mnist(source: str = "shipped", *, n_train: int = POST_TRAIN, n_test: in
     Raises:
         DataError: if the shipped file is missing or corrupt, or the download fails.
     """
-    if source not in SOURCES:
-        raise ValueError(f"unknown MNIST `source`: {source!r}; expected one of {SOURCES}")
+    checks.choice("source", source, SOURCES)
     limits = (SHIPPED_TRAIN, SHIPPED_TEST) if source == "shipped" else (60000, 10000)
     n_train = _check_count("n_train", n_train, limits[0], source)
     n_test = _check_count("n_test", n_test, limits[1], source)
@@ -111,9 +103,6 @@ def load_bn_images(size: int = 197):
 
     Each is resized to ``size × size`` with Pillow's LANCZOS filter (the post's
     ``Image.ANTIALIAS``), pixels kept in 0..255; image ``i`` has the one-hot label ``i``.
-
-    Args:
-        size: Side length in pixels; ResNet50 needs at least 32. Defaults to the post's 197.
 
     Returns:
         ``(x, y, names)``: ``x`` ``uint8 (3, size, size, 1)``, ``y`` ``float32 (3, 3)``, and

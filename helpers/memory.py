@@ -1,9 +1,8 @@
 """Memory: give freed memory back to the system, and measure the peak.
 
 Introduced in ``notebooks/04_resnet_batchnorm.ipynb``, where ResNet50 at the post's 197×197
-must fit a Binder kernel (restarted above 2 GB). TensorFlow's CPU tensors come from
-``malloc``, and glibc keeps freed heap pages unless told otherwise; elsewhere than glibc
-(macOS, Windows, musl) these functions only collect garbage.
+must fit a Binder kernel (restarted above 2 GB). TensorFlow's CPU tensors come from ``malloc``,
+whose glibc keeps freed pages unless told; elsewhere these functions only collect garbage.
 """
 
 from __future__ import annotations
@@ -31,10 +30,9 @@ def glibc():
 
 
 def release_memory() -> bool:
-    """Free dead models and give the memory they held back to the operating system.
+    """Free dead models (Keras models hold reference cycles) and give their memory back.
 
-    Runs the garbage collector (Keras models hold reference cycles), then glibc's
-    ``malloc_trim(0)``, without which a deleted ResNet50's memory stays counted against the
+    Without glibc's ``malloc_trim(0)`` a deleted ResNet50's memory stays counted against the
     process. The scenarios call it before they build a model.
 
     Returns:
@@ -52,17 +50,16 @@ def release_memory() -> bool:
 def large_buffers_mapped(threshold: int = 1 << 18) -> Iterator[bool]:
     """Inside the block, glibc gives every buffer from ``threshold`` bytes up its own mapping.
 
-    By default glibc raises that threshold to the largest buffer freed so far, so ResNet50's
-    activations at 197×197 come from the heap, whose fragmentation added about 110 MB to the
-    step's peak and kept it after the model was deleted; mapped buffers go back to the system
-    when freed. The price is page faults (about 2 s of system time per 197×197 step), so the
-    block should hold only the big run; no computed value changes. glibc has no way back to
-    its adaptive rule, so on exit the threshold is set to that rule's ceiling (32 MiB, the
-    trim threshold to twice that) and freed pages are returned.
+    glibc's adaptive threshold (the largest buffer freed so far) serves ResNet50's 197×197
+    activations from the heap, whose fragmentation added about 110 MB to the step's peak and
+    kept it after the model was deleted; mapped buffers go back to the system when freed. The
+    price is page faults (about 2 s of system time per 197×197 step), so hold only the big run
+    in the block; no computed value changes. On exit the threshold goes to the adaptive rule's
+    ceiling (glibc has no way back to the rule) and freed pages are returned.
 
     Args:
-        threshold: Size in bytes from which buffers are mapped on their own. Defaults to
-            256 KiB (1 MiB left the peak 11 MB higher; 128 KiB gained nothing).
+        threshold: Bytes. Defaults to 256 KiB (1 MiB left the peak 11 MB higher; 128 KiB
+            gained nothing).
 
     Yields:
         True if glibc was tuned, False otherwise.
@@ -81,13 +78,10 @@ def large_buffers_mapped(threshold: int = 1 << 18) -> Iterator[bool]:
 
 
 def peak_memory_mb(pid: int | None = None) -> float | None:
-    """A process's peak resident memory so far, in MB (``VmHWM`` in ``/proc``).
+    """A process's peak resident memory so far in MB (``VmHWM``), or None without ``/proc``.
 
     Args:
         pid: The process; None for this one. Defaults to None.
-
-    Returns:
-        Megabytes, or None where ``/proc`` cannot be read (macOS, Windows).
     """
     status = Path(f"/proc/{'self' if pid is None else int(pid)}/status")
     try:

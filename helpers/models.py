@@ -1,8 +1,7 @@
 """The four posts' models, ported faithfully to Keras 3.
 
-One plain builder per post, returning a ``keras.Model``; the knobs the notebooks turn are
-keyword arguments defaulting to the post's values, and ``compile=True`` (the default)
-compiles the model as its post did.
+One builder per post; the knobs the notebooks turn are keyword arguments defaulting to the
+post's values, and ``compile=True`` (the default) compiles the model as its post did.
 """
 
 from __future__ import annotations
@@ -19,15 +18,11 @@ layers = keras.layers
 def build_checkpoint_mlp(
     dropout: Sequence[float] = (0.2, 0.15), *, learning_rate: float = 0.01, compile: bool = True
 ):
-    """The ModelCheckpoint post's network (scenario 01).
-
-    Flatten(2×2) → Dropout 0.2 → Dense 64 → Dropout 0.15 → Dense 32 →
-    Dense 3 softmax, with linear hidden layers as in the post; SGD (learning
-    rate 0.01, the default then and now) and categorical cross-entropy.
+    """The ModelCheckpoint post's network (scenario 01), its hidden layers linear as in the post.
 
     Args:
         dropout: The two dropout rates. Defaults to the post's (0.2, 0.15).
-        learning_rate: SGD learning rate. Defaults to 0.01.
+        learning_rate: SGD's learning rate. Defaults to 0.01, Keras's default then and now.
 
     Example:
         >>> build_checkpoint_mlp().count_params()
@@ -57,20 +52,15 @@ def build_checkpoint_mlp(
 def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = True):
     """The MNIST post's small CNN (scenario 02).
 
-    Conv 32 3×3 ReLU → Conv 32 3×3 ReLU → MaxPool 2 → Dropout 0.25 → Flatten
-    → Dense 32 ReLU → Dropout 0.5 → Dense 10 softmax; Adam, categorical
-    cross-entropy, accuracy.
-
     Args:
         dropout: The two dropout rates. Defaults to the post's (0.25, 0.5).
 
     Example:
         >>> model = build_mnist_cnn(dropout=(0.1, 0.0))
-        >>> (
-        ...     [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)],
-        ...     model.count_params(),
-        ... )
-        ([0.1, 0.0], 157386)
+        >>> [layer.rate for layer in model.layers if isinstance(layer, layers.Dropout)]
+        [0.1, 0.0]
+        >>> model.count_params()
+        157386
     """
     d1, d2 = _rates(dropout)
     model = keras.Sequential(
@@ -96,9 +86,6 @@ def build_mnist_cnn(dropout: Sequence[float] = (0.25, 0.5), *, compile: bool = T
 
 def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, compile: bool = True):
     """The 1-D threshold post's network (scenario 03).
-
-    Input(1) → Normalization → Dense(1, ReLU) → Dense(1, sigmoid); Adam with
-    learning rate 0.1, binary cross-entropy, accuracy.
 
     Args:
         learning_rate: Adam's learning rate. Defaults to the post's 0.1.
@@ -128,11 +115,7 @@ def build_threshold_model(*, learning_rate: float = 0.1, normalization=None, com
 
 
 def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bool = True):
-    """The BatchNorm post's network (scenario 04).
-
-    ``keras.applications.ResNet50(weights=None, input_shape=(size, size, 1), classes=3)``
-    with every BatchNormalization layer's ``momentum`` set; Adam, categorical
-    cross-entropy, accuracy (logged as ``acc``, the post's name).
+    """The BatchNorm post's network (scenario 04): Keras's ResNet50, accuracy logged as ``acc``.
 
     Args:
         input_size: Side of the square one-channel input. Defaults to the post's 197.
@@ -154,7 +137,7 @@ def build_resnet50(input_size: int = 197, *, momentum: float = 0.99, compile: bo
 
 
 def _rates(dropout) -> tuple[float, float]:
-    """The two checked dropout rates of a post's model, named as the explorers name them."""
+    """The two checked dropout rates, named as the explorers name them."""
     try:
         pair = tuple(dropout)
     except TypeError:

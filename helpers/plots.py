@@ -25,7 +25,6 @@ def plot_probe(probe, metric: str = "loss", *, sources=None, ax=None, title=None
 
     Args:
         probe: A probe that has been through ``fit()``.
-        metric: Which metric. Defaults to ``"loss"``.
         sources: Which sources to draw; None draws every recorded one but the per-batch
             values. Defaults to None.
     """
@@ -53,7 +52,6 @@ def plot_batches(probe, metric: str = "loss", *, epoch=None, ax=None, title=None
 
     Args:
         probe: A probe created with ``per_batch=True``.
-        metric: Which metric. Defaults to ``"loss"``.
         epoch: Which epoch (1-based); the last one if None.
     """
     ax = ax or plt.gca()
@@ -110,10 +108,6 @@ def plot_waterfall(result, metric: str = "loss", *, ax=None, title=None):
 
     Args:
         result: What :func:`~helpers.decompose_gap` returned.
-        metric: Which metric. Defaults to ``"loss"``.
-
-    Raises:
-        KeyError: if ``metric`` was not decomposed (the message lists those that were).
     """
     if metric not in result.parts:
         raise KeyError(f"metric {metric!r} was not decomposed; available keys: {result.metrics}")

@@ -5,6 +5,7 @@ Introduced in ``notebooks/00_start_here.ipynb``. Nothing here runs on import.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -18,11 +19,7 @@ _SCRATCH: Path | None = None
 
 @contextlib.contextmanager
 def _silenced_stderr_fd():
-    """File descriptor 2 sent to /dev/null inside the block.
-
-    TensorFlow's C++ runtime writes start-up notices straight to fd 2, which Jupyter shows
-    in the cell's output (and nbval would compare).
-    """
+    """Send fd 2 to /dev/null inside the block: Jupyter shows what TensorFlow's C++ writes there."""
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -58,13 +55,12 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
     """Make a notebook reproducible and quiet. Call once, in the first cell.
 
     Seeds Python, NumPy and the backend (``keras.utils.set_random_seed``), turns on
-    TensorFlow's op determinism (same seed, same numbers on the same machine), mutes
-    start-up logging and sets readable plotting defaults.
+    TensorFlow's op determinism (same seed, same numbers on the same machine; JAX on CPU is
+    deterministic already), mutes start-up logging and sets readable plotting defaults.
 
     Args:
         seed: Seed for every random number generator. Defaults to 0.
-        deterministic: Enable TensorFlow's op determinism (JAX on CPU is deterministic
-            already). Defaults to True.
+        deterministic: Enable TensorFlow's op determinism. Defaults to True.
         plots: Apply the kit's matplotlib style. Defaults to True.
 
     Returns:
@@ -73,7 +69,7 @@ def setup_notebook(seed: int = 0, *, deterministic: bool = True, plots: bool = T
     seed = checks.seed("seed", seed, example="setup_notebook(seed=0)")
     keras = import_keras_quietly()
     keras.utils.set_random_seed(seed)
-    if deterministic and keras.backend.backend() == "tensorflow":  # JAX on CPU is already
+    if deterministic and keras.backend.backend() == "tensorflow":
         import_tensorflow_quietly()[0].config.experimental.enable_op_determinism()
     if plots:
         import matplotlib as mpl
@@ -100,8 +96,6 @@ def scratch_dir() -> Path:
     """
     global _SCRATCH
     if _SCRATCH is None or not _SCRATCH.exists():
-        import atexit
-
         _SCRATCH = Path(tempfile.mkdtemp(prefix="mind-the-gap-"))
         atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
     return _SCRATCH

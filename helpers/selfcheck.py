@@ -1,10 +1,8 @@
 """Self-checks for the exercises: feedback that teaches, never the answer.
 
-A check cell reads ``ok_1 = check_exercise("checkpoint", 1, answer_1, run=run0)`` and holds
-neither the expected value nor its computation: ``helpers/scenarios/<name>/answers.py`` holds
-an :class:`Exercise` per number whose ``expected`` computes the answer from the student's own
-runs, so a check stays right when hardware noise moves the numbers a little. The graded
-assignments' hidden tests assert the same call.
+A check cell reads ``ok_1 = check_exercise("checkpoint", 1, answer_1, run=run0)``; the
+:class:`Exercise` in ``helpers/scenarios/<name>/answers.py`` computes the expected answer from
+the student's own runs, so a check stays right when hardware noise moves the numbers a little.
 """
 
 from __future__ import annotations
@@ -56,8 +54,7 @@ class Misconception:
 class Exercise:
     """One exercise's self-check, kept out of the notebook's sight.
 
-    The first six fields keep their historical order:
-    ``Exercise(name, hint, expected, rtol, atol, points)``.
+    The first six fields keep their historical order (``answers.py`` files pass them so).
 
     Attributes:
         name: Shown in the verdict. Defaults to ``"Exercise <number>"``.
@@ -162,16 +159,15 @@ class Verdict:
         return self.status == CORRECT
 
 
-# --------------------------------------------------------------------------- comparing answers
-
-
 def _key(answer: str) -> str:
     """A choice as typed (``" B) "``) to its key (``"b"``)."""
     return answer.strip().strip("().").strip().lower()
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+def _array_like(value) -> bool:
+    """A number (not a bool), an array or a sequence: what is compared element by element."""
+    number = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+    return number or hasattr(value, "__array__") or isinstance(value, Sequence)
 
 
 def _close(answer, expected, rtol: float, atol: float) -> bool:
@@ -206,10 +202,8 @@ def matches(answer, expected, rtol: float, atol: float) -> bool:
             and set(answer) == set(expected)
             and all(matches(answer[k], expected[k], rtol, atol) for k in expected)
         )
-    if _is_number(expected) or hasattr(expected, "__array__") or isinstance(expected, Sequence):
-        if isinstance(answer, (str, Mapping, bool)) or not (
-            _is_number(answer) or hasattr(answer, "__array__") or isinstance(answer, Sequence)
-        ):
+    if _array_like(expected):
+        if isinstance(answer, str) or not _array_like(answer):
             return False
         if _close(answer, expected, rtol, atol):
             return True
@@ -249,9 +243,6 @@ def _run_cases(cases: Sequence, implementation: Callable) -> list:
     return results
 
 
-# --------------------------------------------------------------------------- the verdict
-
-
 def judge(exercise: Exercise, answer, **context) -> Verdict:
     """The verdict on ``answer`` to ``exercise``, without showing anything.
 
@@ -260,7 +251,6 @@ def judge(exercise: Exercise, answer, **context) -> Verdict:
     results on the exercise's cases.
 
     Args:
-        exercise: The exercise.
         answer: The student's answer: ``...`` while untouched.
         **context: The notebook objects ``expected``, ``wrong`` and the cases may need.
 
@@ -350,9 +340,6 @@ def _show(name: str, verdict: Verdict) -> None:
     display(HTML(f'<div style="color:{colour}">{icon} <b>{html.escape(name)}</b>: {message}</div>'))
 
 
-# --------------------------------------------------------------------------- the public calls
-
-
 def exercises(scenario: str) -> dict[int, Exercise]:
     """The exercises of one scenario, ``{number: Exercise}``.
 
@@ -392,8 +379,7 @@ def check_exercise(scenario: str, number: int, answer, *, show: bool = True, **c
     ``NotImplementedError``), "correct", a listed misconception's feedback, or the hint.
 
     Args:
-        scenario: e.g. ``"checkpoint"``.
-        number: The exercise's number in its notebook.
+        scenario: A package of ``helpers.scenarios`` (e.g. ``"checkpoint"``) or your own.
         answer: A value, a choice's key, or a function, as the exercise's kind asks.
         show: Display the verdict. Defaults to True.
         **context: The notebook objects the expected value is computed from.

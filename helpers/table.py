@@ -88,8 +88,7 @@ class Table:
 
         return "\n".join([line(self.columns)] + [line(r) for r in cells])
 
-    def __repr__(self) -> str:
-        return str(self)
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)

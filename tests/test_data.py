@@ -38,7 +38,10 @@ def test_mnist_train_and_test_are_disjoint():
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        ({"source": "internet"}, "unknown MNIST `source`: 'internet'"),
+        (
+            {"source": "internet"},
+            "invalid `source`: 'internet'; expected one of ('shipped', 'keras')",
+        ),
         ({"n_train": 0}, "invalid `n_train`: 0"),
         ({"n_train": 5000}, "source='keras'"),
         ({"n_test": 2.5}, "invalid `n_test`: 2.5"),
