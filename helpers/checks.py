@@ -19,7 +19,9 @@ def _fail(name: str, value, expected: str, example) -> ValueError:
 
 
 def _bound(low, high, low_open: bool = False, high_open: bool = False) -> str:
-    """' >= low', ' < high' or '' -- the one-sided part of an error message."""
+    """' in [low, high)', ' >= low', ' < high' or '': the bounds in an error message."""
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
     if low is not None:
         return f" {'>' if low_open else '>='} {low}"
     if high is not None:
@@ -68,12 +70,7 @@ def number(
     if ok and high is not None:
         ok = value < high if high_open else value <= high
     if not ok:
-        if low is not None and high is not None:
-            expected = (
-                f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-            )
-        else:
-            expected = "a number" + (_bound(low, high, low_open, high_open) or " (finite)")
+        expected = "a number" + (_bound(low, high, low_open, high_open) or " (finite)")
         raise _fail(name, value, expected, example)
     return float(value)
 
