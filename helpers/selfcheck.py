@@ -243,6 +243,13 @@ def _run_cases(cases: Sequence, implementation: Callable) -> list:
     return results
 
 
+def _compared(exercise: Exercise, value):
+    """What a check compares: a choice's key, a function's results on the cases, or the value."""
+    if exercise.kind == "choice":
+        return _key(value)
+    return _run_cases(exercise.cases(), value) if exercise.kind == "function" else value
+
+
 def judge(exercise: Exercise, answer, **context) -> Verdict:
     """The verdict on ``answer`` to ``exercise``, without showing anything.
 
@@ -267,39 +274,30 @@ def judge(exercise: Exercise, answer, **context) -> Verdict:
     """
     if answer is ...:
         return _not_attempted(exercise)
-    tolerance = (exercise.rtol, exercise.atol)
-    if exercise.kind == "choice":
-        keys = list(exercise.choices)
-        if not isinstance(answer, str) or _key(answer) not in keys:
-            return Verdict(
-                INVALID,
-                f"{answer!r} is not one of the choices; answer with one of "
-                f"{', '.join(map(repr, keys))}, e.g. answer = {keys[0]!r}",
-            )
-
-        def same(reference) -> bool:
-            return _key(answer) == _key(reference)
-
-    elif exercise.kind == "function":
+    keys = list(exercise.choices or ())
+    if exercise.kind == "choice" and not (isinstance(answer, str) and _key(answer) in keys):
+        return Verdict(
+            INVALID,
+            f"{answer!r} is not one of the choices; answer with one of "
+            f"{', '.join(map(repr, keys))}, e.g. answer = {keys[0]!r}",
+        )
+    if exercise.kind == "function":
         if not callable(answer):
             return _hint(exercise, f"expected a function (def …), got {type(answer).__name__}")
         cases = exercise.cases()  # the author's code: an error here is not the student's
         try:
-            results = _run_cases(cases, answer)
+            given = _run_cases(cases, answer)
         except NotImplementedError:  # the stub of a function
             return _not_attempted(exercise)
         except Exception as error:  # the student's code: report it, never crash the check
             text = str(error).strip()
             raised = f"{type(error).__name__}: {text}" if text else type(error).__name__
             return _hint(exercise, f"your function raised {raised}")
-
-        def same(reference) -> bool:
-            return matches(results, _run_cases(exercise.cases(), reference), *tolerance)
-
     else:
+        given = _compared(exercise, answer)
 
-        def same(reference) -> bool:
-            return matches(answer, reference, *tolerance)
+    def same(reference) -> bool:
+        return matches(given, _compared(exercise, reference), exercise.rtol, exercise.atol)
 
     expected = call_with_context(exercise.expected, context)
     if exercise.kind == "choice" and _key(expected) not in exercise.choices:
