@@ -295,17 +295,6 @@ class GapDecomposition:
         gap: ``{metric: fit - evaluate}`` (:func:`helpers.gap`).
         method: ``"alone"`` or ``"shapley"``.
         families: Layer counts per family; passes: forward passes it cost; batch_size.
-
-    Example:
-        >>> r = GapDecomposition(
-        ...     {"loss": {"fit": 0.5, "training": 0.45, "inference": 0.3, "dropout": 0.45}},
-        ...     {"loss": {"drift": 0.05, "dropout": 0.15, "batchnorm": 0.0, "interaction": 0.0}},
-        ...     families={"dropout": 1},
-        ...     passes=2,
-        ...     batch_size=32,
-        ... )
-        >>> r.dominant_part("loss"), round(r.gap["loss"], 4), abs(r.residual("loss")) < 1e-12
-        ('dropout', 0.2, True)
     """
 
     def __init__(self, measured, parts, families, passes, batch_size, method: str = "alone"):
