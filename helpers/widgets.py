@@ -1,9 +1,7 @@
 """Explorers: a thin ipywidgets wrapper over a plain function that trains and draws.
 
-Introduced in ``notebooks/00_start_here.ipynb``. Each scenario's ``explorer.py`` has the
-plain ``explore(<knobs>, progress=None) -> ExploreResult``, which tests call, and the widget
-``explorer(*, run_now=False, **defaults) -> Explorer``; knobs are spelled alike everywhere
-(``dropout_1``, ``momentum``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``).
+Each scenario's ``explorer.py`` has the plain ``explore(<knobs>, progress=None)``, which tests
+call, and the widget ``explorer(*, run_now=False, **defaults)`` over it.
 """
 
 from __future__ import annotations
@@ -50,14 +48,8 @@ def explorer_start(explore: Callable, defaults: Mapping, rules: Mapping | None =
         rules: ``{knob: rule(name, value)}`` from :mod:`helpers.checks`, applied to the
             starting values that have one. Defaults to None.
 
-    Example:
-        >>> def explore(epochs=5, progress=None): ...
-        >>> explorer_start(explore, {"epochs": 9})
-        {'epochs': 9}
-        >>> explorer_start(explore, {"epoch": 9})
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid setting 'epoch'; expected some of ['epochs']
+    Raises:
+        ValueError: For a setting ``explore()`` does not take, or one its rule refuses.
     """
     rules = rules or {}
     knobs = {
@@ -188,3 +180,26 @@ class Explorer:
 
     def _ipython_display_(self):
         display(self.widget)
+
+
+def build_explorer(explore, controls, defaults, rules=None, *, title="", run_now=False) -> Explorer:
+    """The :class:`Explorer` over ``explore``, its ``controls`` set to :func:`explorer_start`.
+
+    The steps every scenario's ``explorer()`` takes, written once. A control without a
+    description is labelled with its knob's name (``dropout_1``: "dropout 1").
+
+    Example:
+        >>> def explore(n_steps=3, progress=None): ...
+        >>> ex = build_explorer(explore, {"n_steps": widgets.IntSlider(max=9)}, {"n_steps": 5})
+        >>> ex.values(), ex.controls["n_steps"].description
+        ({'n_steps': 5}, 'n steps')
+        >>> build_explorer(explore, {"n_steps": widgets.IntSlider()}, {"steps": 5})
+        Traceback (most recent call last):
+        ...
+        ValueError: invalid setting 'steps'; expected some of ['n_steps']
+    """
+    start = explorer_start(explore, defaults, rules)
+    for name, control in controls.items():
+        control.value = start[name]
+        control.description = control.description or name.replace("_", " ")
+    return Explorer(explore, controls, title=title, run_now=run_now)

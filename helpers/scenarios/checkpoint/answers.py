@@ -1,5 +1,4 @@
-"""Notebook 01's exercises (``check_exercise("checkpoint", k, ...)``): 1 and 4 predict the
-measurement under them, 2 is a function checked on unseen histories, 3 a why-question."""
+"""Notebook 01's exercises, checked by ``check_exercise("checkpoint", k, ...)``."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ def _histories():
     return cases + [(([0.9, 0.5, 0.7, 0.5, 0.3, 0.3], [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7]), {})]
 
 
-WRONG_FILES = {  # exercise 2's known wrong versions, checkpoint_files(..., flaw=value)
+WRONG_FILES = {  # exercise 2's known wrong versions, checkpoint_files(..., keyword=value)
     ("before", True): "the file is not saved before the update: it holds the weights after it.",
     ("shift", -1): "Keras 3 fills {epoch} with the 1-based number the progress bar shows.",
     ("ties", True): "save_best_only writes a file only when the loss is strictly lower: "

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from helpers import HEADER, Explorer, ExploreResult, checks, gap
 from helpers.scenarios.checkpoint.figures import plot_timeline
 from helpers.scenarios.checkpoint.run import CHECKPOINT_MONITORS, LN2, post_data, train_checkpointed
-from helpers.widgets import explorer_start
+from helpers.widgets import build_explorer
 
 RULES = {  # each knob's check from helpers.checks, called as rule(name, value)
     "dropout_1": checks.rate,
@@ -28,12 +28,6 @@ def explore(
 
     Returns an :class:`~helpers.ExploreResult` whose ``values`` are ``best_epoch``,
     ``best_logged``, ``evaluated``, ``gap`` (logged − evaluate()) and ``files``.
-
-    Example:
-        >>> explore(epochs=0)
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `epochs`: 0; expected an int >= 1, e.g. 50
     """
     knobs = dict(dropout_1=dropout_1, dropout_2=dropout_2, epochs=epochs, shuffle=shuffle)
     s = checks.each({**knobs, "monitor": monitor, "seed": seed}, RULES)
@@ -63,22 +57,17 @@ def explore(
 
 
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """The widget over :func:`explore`, one control per knob, starting at its defaults (the
-    post's) updated by ``defaults``; ``run_now`` runs once."""
-    v = explorer_start(explore, defaults, RULES)
+    """The widget over :func:`explore`, starting at its defaults (the post's) updated by
+    ``defaults``; ``run_now`` runs once."""
     still = dict(continuous_update=False)  # train on release, not while dragging
     rate = dict(min=0.0, max=0.9, step=0.05, readout_format=".2f", **still)
     controls = {
-        "dropout_1": w.FloatSlider(value=v["dropout_1"], description="dropout 1", **rate),
-        "dropout_2": w.FloatSlider(value=v["dropout_2"], description="dropout 2", **rate),
-        "epochs": w.IntSlider(
-            value=v["epochs"], min=5, max=150, step=5, description="epochs", **still
-        ),
-        "shuffle": w.Checkbox(value=v["shuffle"], description="shuffle"),
-        "monitor": w.Dropdown(
-            options=list(CHECKPOINT_MONITORS), value=v["monitor"], description="monitor"
-        ),
-        "seed": w.IntSlider(value=v["seed"], min=0, max=9, description="seed", **still),
+        "dropout_1": w.FloatSlider(**rate),
+        "dropout_2": w.FloatSlider(**rate),
+        "epochs": w.IntSlider(min=5, max=150, step=5, **still),
+        "shuffle": w.Checkbox(),
+        "monitor": w.Dropdown(options=list(CHECKPOINT_MONITORS)),
+        "seed": w.IntSlider(min=0, max=9, **still),
     }
     title = "Which epoch does the best checkpoint hold, and what does evaluate() say?"
-    return Explorer(explore, controls, run_now=run_now, title=title)
+    return build_explorer(explore, controls, defaults, RULES, title=title, run_now=run_now)

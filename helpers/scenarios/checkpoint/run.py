@@ -1,7 +1,5 @@
-"""Scenario 01's training at scale: the post's data and its checkpointed ``fit()`` in one call.
-
-``notebooks/01_checkpoint_mismatch.ipynb`` writes the same run out in plain Keras first.
-"""
+"""Scenario 01's data and checkpointed ``fit()`` in one call, for the explorer and the tests;
+``notebooks/01_checkpoint_mismatch.ipynb`` writes the same run out in plain Keras first."""
 
 from __future__ import annotations
 
@@ -24,13 +22,7 @@ CHECKPOINT_MONITORS = ("loss", "val_loss")  # the keys a checkpoint here monitor
 
 
 def post_data() -> tuple[np.ndarray, np.ndarray]:
-    """The post's training set: one 2×2 picture twice, labelled 1 and 2 (of 3).
-
-    Example:
-        >>> x, y = post_data()
-        >>> x.shape, y.argmax(axis=1).tolist()
-        ((2, 2, 2), [1, 2])
-    """
+    """The post's training set: one 2×2 picture twice, labelled 1 and 2 (of 3)."""
     x = np.array([[[1, 2], [3, 4]], [[1, 2], [3, 4]]])
     return x, keras.utils.to_categorical(np.array([1, 2]), 3)
 
@@ -66,8 +58,7 @@ class CheckpointRun:
         return float(self.model.evaluate(x, y, batch_size=32, verbose=0))
 
     def inference_losses(self, x, y) -> np.ndarray:
-        """``evaluate()``'s loss of each ``weights[k]`` by a direct forward pass; the model is
-        restored afterwards."""
+        """``evaluate()``'s loss of each ``weights[k]`` by a forward pass; the model is put back."""
         loss = keras.losses.get(self.model.loss)
         x, y = np.asarray(x, "float32"), np.asarray(y, "float32")
         values = []
@@ -89,13 +80,9 @@ def train_checkpointed(
     seed=0,
     progress=None,
 ) -> CheckpointRun:
-    """The notebook's section 1: the post's network, a best-only checkpoint and ``fit()``.
-
-    With the same ``seed`` the history is the notebook's plain run, bit for bit. A checkpoint
-    monitors ``loss``, and a second one ``val_loss`` when ``validation_data`` is given; files
-    are named with the post's template in fresh folders under :func:`~helpers.scratch_dir`.
-    ``progress(epoch, epochs, logs)`` is called per epoch.
-    """
+    """The notebook's section 1, the same history bit for bit: the post's network, ``fit()``
+    and a best-only checkpoint on ``loss`` (and one on ``val_loss`` with ``validation_data``),
+    writing the post's file names into fresh folders under :func:`~helpers.scratch_dir`."""
     epochs = checks.positive_int("epochs", epochs, example=50)
     shuffle = checks.flag("shuffle", shuffle)
     keras.utils.set_random_seed(checks.seed("seed", seed))

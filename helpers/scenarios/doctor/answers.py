@@ -1,5 +1,4 @@
-"""Notebook 06's exercises (``check_exercise("doctor", k, ...)``): 1 predicts the sign the doctor
-measures, 3 is a function checked on unseen cases, 2 and 4 are why-questions."""
+"""Notebook 06's exercises, checked by ``check_exercise("doctor", k, ...)``."""
 
 from __future__ import annotations
 
@@ -15,11 +14,8 @@ def dropout_sign(diagnosis) -> str:
 
 
 def class_weight_part(losses, labels, class_weight, *, per_weight=False) -> float:
-    """Reference for exercise 3: fit()'s class-weighted loss minus the unweighted one.
-
-    Keras divides the weighted sum by the number of samples; ``per_weight=True`` divides by the
-    total weight instead (the misconception).
-    """
+    """Reference for exercise 3: fit()'s class-weighted loss (Σ wᵢ ℓᵢ / N) minus the unweighted
+    one; ``per_weight=True`` divides by Σ wᵢ instead (the misconception)."""
     weights = np.array([float(class_weight[int(c)]) for c in labels])
     losses = np.asarray(losses, dtype=float)
     divisor = np.sum(weights) if per_weight else len(losses)
@@ -40,26 +36,25 @@ def _cases() -> list:
 
 
 EXERCISES = {
-    1: Exercise(
-        kind="choice",
-        choices={"a": "negative", "b": "positive", "c": "zero"},
-        hint="the size is the accuracy with Dropout on, as in fit(), minus the accuracy with it "
+    1: choice_exercise(
+        "the size is the accuracy with Dropout on, as in fit(), minus the accuracy with it "
         "off, as in evaluate(); is a network with half its hidden units switched off better or "
         "worse?",
-        expected=dropout_sign,
-        misconceptions=(
-            Misconception(
-                wrong=lambda diagnosis: "b" if dropout_sign(diagnosis) == "a" else "a",
-                feedback="Dropout is a regulariser, but it helps the weights, not the number fit() "
+        {
+            "a": ("negative", None),
+            "b": (
+                "positive",
+                "Dropout is a regulariser, but it helps the weights, not the number fit() "
                 "logs: with units switched off the network scores worse, and fit() minus "
                 "evaluate() has that sign",
             ),
-            Misconception(
-                wrong=lambda diagnosis: "c" if dropout_sign(diagnosis) != "c" else "a",
-                feedback="Dropout rescales the kept units so that the mean activation is unchanged, "
+            "c": (
+                "zero",
+                "Dropout rescales the kept units so that the mean activation is unchanged, "
                 "but the network's accuracy is not an average of activations: it does change",
             ),
-        ),
+        },
+        expected=dropout_sign,
     ),
     2: choice_exercise(
         "notebook 05, section 1: what does evaluate()'s loss minus its data_loss metric equal?",

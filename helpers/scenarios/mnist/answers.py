@@ -1,5 +1,4 @@
-"""Notebook 02's exercises (``check_exercise("mnist", k, ...)``); answers that depend on the run
-are computed from the objects the check cell passes, so none is printed in the notebook."""
+"""Notebook 02's exercises, checked by ``check_exercise("mnist", k, ...)``."""
 
 from __future__ import annotations
 

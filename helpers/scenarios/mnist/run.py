@@ -77,12 +77,9 @@ def train_post(
     progress: Callable | None = None,
 ) -> MnistRun:
     """Section 1 of the notebook in one call: seed, :func:`~helpers.build_mnist_cnn`, ``fit()``
-    with batches of 64 and the test digits as ``validation_data`` and, if ``probe``, a
-    :class:`~helpers.GapProbe` measuring the training digits in both modes after every epoch.
-
-    ``data`` defaults to :func:`load_post_data`; ``progress(epoch, epochs, logs)`` is called after
-    every epoch. Bad settings raise ``ValueError``.
-    """
+    with batches of 64 on ``data`` (default :func:`load_post_data`), the test digits as
+    ``validation_data`` and, if ``probe``, a :class:`~helpers.GapProbe` measuring the training
+    digits in both modes after every epoch."""
     epochs = checks.positive_int("epochs", epochs, example=10)
     probe = checks.flag("probe", probe)
     dropout = (checks.rate("dropout_1", dropout_1), checks.rate("dropout_2", dropout_2))

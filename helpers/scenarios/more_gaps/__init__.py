@@ -1,8 +1,5 @@
-"""Scenario 05, ``notebooks/05_more_gaps.ipynb``: ``from helpers.scenarios import more_gaps as mg``.
-
-``mg.run``: data, models and replayed runs; ``mg.figures``: plots; ``mg.explorer``: ``explore()``
-and its widget ``explorer()``; ``mg.answers``: the exercises' checks.
-"""
+"""Scenario 05, ``notebooks/05_more_gaps.ipynb``: several smaller gaps, one section each; the
+notebook reaches each module by name (``mg.run.flat_digits()``, ``mg.explorer.explorer()``)."""
 
 from helpers.scenarios.more_gaps import answers, explorer, figures, run
 

@@ -1,5 +1,4 @@
-"""Notebook 05's exercises (``check_exercise("more_gaps", k, ...)``): 1 predicts the student's own
-run, 2 is a function checked on unseen cases, 3 and 4 are why-questions."""
+"""Notebook 05's exercises, checked by ``check_exercise("more_gaps", k, ...)``."""
 
 from __future__ import annotations
 

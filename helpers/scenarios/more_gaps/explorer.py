@@ -3,6 +3,7 @@ with its knob; :func:`explorer` is the widget over it."""
 
 from __future__ import annotations
 
+import ipywidgets as w
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -12,7 +13,7 @@ from helpers.gap import HEADER, gap
 from helpers.modes import evaluate_in_mode
 from helpers.scenarios.more_gaps import run
 from helpers.scenarios.more_gaps.figures import plot_bars
-from helpers.widgets import Explorer, ExploreResult, explorer_start
+from helpers.widgets import Explorer, ExploreResult, build_explorer
 
 SECTIONS = ("class_weight", "fine_tune", "batch_size")
 RULES = dict(  # how each knob is checked; explore() and explorer() accept exactly these keys
@@ -76,12 +77,6 @@ def explore(
     """Rerun a section of notebook 05 with its knob: ``class_weight`` (section 2) → the positive
     class's weight, ``fine_tune`` (4) → ``unfrozen`` blocks, ``batch_size`` (5).
     Returns an :class:`~helpers.widgets.ExploreResult`; ``values`` adds ``gap`` (first − second).
-
-    Example:
-        >>> explore(section="dropout")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ValueError: invalid `section`: 'dropout'; expected one of ('class_weight', ...)
     """
     s = checks.each({k: v for k, v in locals().items() if k != "progress"}, RULES)
     measure = dict(zip(SECTIONS, (_class_weight, _fine_tune, _batch_size)))
@@ -97,21 +92,17 @@ def explore(
 
 
 def explorer(*, run_now: bool = False, **defaults) -> Explorer:
-    """The widget over :func:`explore`: a section menu, one control per knob and a Run button,
-    starting at :func:`explore`'s defaults updated by ``defaults`` (a bad one raises ValueError)."""
-    import ipywidgets as w
-
-    v = explorer_start(explore, defaults, RULES)
-    slider = dict(continuous_update=False)
+    """The widget over :func:`explore`: a section menu and one control per knob, starting at
+    :func:`explore`'s defaults updated by ``defaults`` (a bad one raises ValueError)."""
+    still = dict(continuous_update=False)
     controls = {
-        "section": w.Dropdown(options=list(SECTIONS), value=v["section"]),
-        "class_weight": w.FloatSlider(value=v["class_weight"], min=0.5, max=30, step=0.5, **slider),
-        "unfrozen": w.IntSlider(value=v["unfrozen"], min=0, max=run.BLOCKS, **slider),
-        "batch_size": w.IntSlider(value=v["batch_size"], min=1, max=256, **slider),
-        "seed": w.IntSlider(value=v["seed"], min=0, max=9, **slider),
+        "section": w.Dropdown(options=list(SECTIONS)),
+        "class_weight": w.FloatSlider(
+            min=0.5, max=30, step=0.5, description="2 · class wt", **still
+        ),
+        "unfrozen": w.IntSlider(max=run.BLOCKS, description="4 · unfrozen", **still),
+        "batch_size": w.IntSlider(min=1, max=256, description="5 · batch", **still),
+        "seed": w.IntSlider(max=9, **still),
     }
-    labels = ("section", "2 · class wt", "4 · unfrozen", "5 · batch", "seed")
-    for control, label in zip(controls.values(), labels):
-        control.description = label
     title = "More gaps: pick a section, turn its knob, press Run"
-    return Explorer(explore, controls, run_now=run_now, title=title)
+    return build_explorer(explore, controls, defaults, RULES, title=title, run_now=run_now)

@@ -1,5 +1,4 @@
-"""Notebook 00's exercises (``check_exercise("start", k, ...)``): 1 and 4 predict the measurement
-under them, 2 is a function checked on unseen batches, 3 a why-question."""
+"""Notebook 00's exercises, checked by ``check_exercise("start", k, ...)``."""
 
 from __future__ import annotations
 
@@ -22,24 +21,19 @@ def _cases() -> list[tuple[tuple, dict]]:
     return cases
 
 
-def _larger(logged: float, evaluated: float) -> str:
-    return "a" if logged > evaluated else "b"
-
-
 EXERCISES = {
-    1: Exercise(
-        kind="choice",
-        choices={"a": "the loss fit() logged", "b": "the loss evaluate() gives"},
-        hint="after 96 updates with momentum 0.99, how far have BatchNorm's moving averages moved "
+    1: choice_exercise(
+        "after 96 updates with momentum 0.99, how far have BatchNorm's moving averages moved "
         "from their initial values? Which mode uses them?",
-        expected=_larger,
-        misconceptions=(
-            Misconception(
-                wrong=lambda logged, evaluated: "b" if _larger(logged, evaluated) == "a" else "a",
-                feedback="this is the rule of thumb from Dropout and drift (training looks worse); "
+        {
+            "a": (
+                "the loss fit() logged",
+                "this is the rule of thumb from Dropout and drift (training looks worse); "
                 "without Dropout, BatchNorm's lagging moving statistics decide the sign",
             ),
-        ),
+            "b": ("the loss evaluate() gives", None),
+        },
+        expected=lambda logged, evaluated: "a" if logged > evaluated else "b",
     ),
     2: Exercise(
         kind="function",

@@ -1,5 +1,4 @@
-"""Notebook 03's exercises (``check_exercise("threshold", k, ...)``): 1 predicts the experiment
-under it, 2 is a function checked on unseen batches, 3 and 4 are choices between misconceptions."""
+"""Notebook 03's exercises, checked by ``check_exercise("threshold", k, ...)``."""
 
 import numpy as np
 
@@ -49,7 +48,6 @@ EXERCISES = {
         expected=measured_moment,
     ),
     2: Exercise(
-        name="Exercise 2",
         kind="function",
         hint="running mean × points so far = right points so far; difference those totals and "
         "divide by each batch's own size",

@@ -1,12 +1,13 @@
 """Scenario 03's explorer (``notebooks/03_fit_says_one.ipynb``): :func:`explore` and its widget."""
 
+import ipywidgets as w
 from matplotlib.figure import Figure
 
 from helpers import checks
 from helpers.gap import HEADER, gap
 from helpers.scenarios.threshold.figures import plot_errors
 from helpers.scenarios.threshold.run import ThresholdRunner
-from helpers.widgets import ExploreResult
+from helpers.widgets import Explorer, ExploreResult, build_explorer, explorer_start
 
 MONITORS = ("accuracy", "val_accuracy", "eval_accuracy")
 _RUNNERS: dict[int, ThresholdRunner] = {}  # batch size -> runner, compiled once per session
@@ -50,23 +51,17 @@ def explore(
     return ExploreResult(figure=fig, summary=summary, run=t, values=values)
 
 
-def explorer(*, run_now: bool = False, **defaults):
-    """The :class:`~helpers.widgets.Explorer` over :func:`explore`, starting at ``defaults``."""
-    import ipywidgets as w
-
-    from helpers.widgets import Explorer, explorer_start
-
-    start, style = explorer_start(explore, defaults), {"description_width": "initial"}
-    sizes = sorted({16, 32, 64, 128, 250, 500, start["batch_size"]})
+def explorer(*, run_now: bool = False, **defaults) -> Explorer:
+    """The widget over :func:`explore`, starting at ``defaults``."""
+    sizes = sorted({16, 32, 64, 128, 250, 500, explorer_start(explore, defaults)["batch_size"]})
+    wide = dict(style={"description_width": "initial"})
     controls = {
-        "learning_rate": w.FloatLogSlider(base=10, min=-3, max=0, step=0.25),
-        "epochs": w.IntSlider(min=10, max=300, step=10),
-        "batch_size": w.Dropdown(options=sizes),
-        "monitor": w.Dropdown(options=list(MONITORS)),
-        "seed": w.IntSlider(min=0, max=49),
-        "reshuffle": w.Checkbox(),
+        "learning_rate": w.FloatLogSlider(base=10, min=-3, max=0, step=0.25, **wide),
+        "epochs": w.IntSlider(min=10, max=300, step=10, **wide),
+        "batch_size": w.Dropdown(options=sizes, **wide),
+        "monitor": w.Dropdown(options=list(MONITORS), description="stop on", **wide),
+        "seed": w.IntSlider(min=0, max=49, **wide),
+        "reshuffle": w.Checkbox(description="reshuffle every epoch", **wide),
     }
-    labels = ("learning rate", "epochs", "batch size", "stop on", "seed", "reshuffle every epoch")
-    for (name, control), label in zip(controls.items(), labels):
-        control.value, control.description, control.style = start[name], label, style
-    return Explorer(explore, controls, run_now=run_now, title="Stop at 1.0: fit() vs evaluate()")
+    title = "Stop at 1.0: fit() vs evaluate()"
+    return build_explorer(explore, controls, defaults, title=title, run_now=run_now)
