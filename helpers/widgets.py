@@ -1,8 +1,5 @@
-"""Explorers: a thin ipywidgets wrapper over a plain function that trains and draws.
-
-Each scenario's ``explorer.py`` has the plain ``explore(<knobs>, progress=None)``, which tests
-call, and the widget ``explorer(*, run_now=False, **defaults)`` over it.
-"""
+"""Explorers: a thin ipywidgets wrapper over a plain function that trains and draws. Each
+scenario's ``explorer.py`` has the plain ``explore()``, which tests call, and the widget over it."""
 
 from __future__ import annotations
 
@@ -143,12 +140,8 @@ class Explorer:
         self.status.value = html.escape(f"epoch {epoch}/{epochs}: {shown}")
 
     def run(self) -> bool:
-        """Run the plain function with the current values and show its figure.
-
-        Returns:
-            True on success; False if the function raised: the error is shown in the status
-            line and the previous figure kept.
-        """
+        """Run the plain function with the current values and show its figure; False if it
+        raised, the error shown in the status line and the previous figure kept."""
         self.button.disabled = True
         self.progress.value = 0
         self.status.value = "Running…"

@@ -29,10 +29,8 @@ def post_data() -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class CheckpointRun:
-    """One ``fit()`` with a best-only ``ModelCheckpoint`` per monitored key (``folders``).
-
-    ``weights[k]`` is ``model.get_weights()`` at the end of epoch k (0: the initial weights).
-    """
+    """One ``fit()`` with a best-only ``ModelCheckpoint`` per monitored key (``folders``);
+    ``weights[k]``: ``model.get_weights()`` at the end of epoch k (0: the initial weights)."""
 
     model: object
     history: dict

@@ -39,10 +39,8 @@ def plot_gap_split(split: dict, *, ax=None):
 
 
 def explorer_figure(run: MnistRun) -> Figure:
-    """Accuracy per epoch four ways (left) and the last epoch's gap split (right), for one run.
-
-    A new Figure, not pyplot's, so it is shown once, where the caller displays it.
-    """
+    """Accuracy per epoch four ways (left) and the last epoch's gap split (right), for one run,
+    on a new Figure, not pyplot's, so it is shown once, where the caller displays it."""
     split = run.split()  # first: a run without a probe raises here, saying how to train one
     figure = Figure(figsize=(9.6, 3.6), dpi=80)
     left, right = figure.subplots(1, 2, width_ratios=(3, 2))

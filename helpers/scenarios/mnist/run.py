@@ -1,6 +1,5 @@
-"""Scenario 02's data, training and result. The notebook writes the post's steps out in plain
-Keras; :func:`train_post` repeats them for the explorer and the tests (the notebook asserts the
-same history), and :class:`MnistRun` splits each epoch's gap into its parts."""
+"""Scenario 02's data, training and result: :func:`train_post` repeats the notebook's plain Keras
+(the same history) for the explorer and the tests; :class:`MnistRun` splits each epoch's gap."""
 
 from __future__ import annotations
 

@@ -67,12 +67,7 @@ _TITLES = {
 
 
 def explore(
-    section: str = "class_weight",
-    class_weight: float = 10.0,
-    unfrozen: int = 1,
-    batch_size: int = 8,
-    seed: int = 0,
-    progress=None,
+    section="class_weight", class_weight=10.0, unfrozen=1, batch_size=8, seed=0, progress=None
 ) -> ExploreResult:
     """Rerun a section of notebook 05 with its knob: ``class_weight`` (section 2) → the positive
     class's weight, ``fine_tune`` (4) → ``unfrozen`` blocks, ``batch_size`` (5).

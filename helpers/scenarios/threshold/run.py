@@ -55,11 +55,9 @@ class Trajectory:
 
 
 class ThresholdRunner:
-    """The post's model and training steps, compiled once and re-initialised per seed.
-
+    """The post's model and training steps, compiled once and re-initialised per seed:
     :meth:`trajectory` calls the model's ``train_step`` on the batches ``fit()`` feeds, in one
-    compiled loop: ``fit()``'s numbers, several times faster. ``adapt``: adapt Normalization on x.
-    """
+    compiled loop: ``fit()``'s numbers, several times faster. ``adapt``: adapt Normalization on x."""
 
     learning_rate = 0.1
 
@@ -138,8 +136,7 @@ class ThresholdRunner:
 
 def seed_table(seeds=range(20), *, runner: ThresholdRunner | None = None, **kwargs) -> Table:
     """One row per seed: where the post's rule and the fix stop, and ``evaluate()`` there.
-
-    Stopping never changes the epochs before it, so one :meth:`ThresholdRunner.trajectory`
+    Stopping never changes the epochs before it: one :meth:`ThresholdRunner.trajectory`
     (``kwargs``) per seed shows both rules."""
     runner = runner or ThresholdRunner()
     rows = []
