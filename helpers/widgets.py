@@ -175,7 +175,15 @@ class Explorer:
         display(self.widget)
 
 
-def build_explorer(explore, controls, defaults, rules=None, *, title="", run_now=False) -> Explorer:
+def build_explorer(
+    explore: Callable,
+    controls: Mapping[str, widgets.Widget],
+    defaults: Mapping,
+    rules: Mapping | None = None,
+    *,
+    title: str = "",
+    run_now: bool = False,
+) -> Explorer:
     """The :class:`Explorer` over ``explore``, its ``controls`` set to :func:`explorer_start`.
 
     The steps every scenario's ``explorer()`` takes, written once. A control without a
