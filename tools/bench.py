@@ -232,12 +232,21 @@ class Report:
         """``seconds`` at the reference speed, scaled by the median reading or by ``ms``."""
         return seconds * REFERENCE_MS / (ms or self.ms)
 
+    def reading(self, steps: int) -> float:
+        """Take a calibration reading now, add it to the report and return it."""
+        ms = calibrate(steps)
+        self.calibrated_by(ms)
+        return ms
+
     def both(self, seconds: float, budget: float | None = None) -> str:
         """``measured | calibrated | within budget`` table cells."""
-        verdict = (
-            "" if budget is None else (" | yes" if self.cal(seconds) <= budget else " | **no**")
-        )
+        verdict = "" if budget is None else f" | {_fits(self.cal(seconds), budget)}"
         return f"{seconds:.1f} | {self.cal(seconds):.1f}{verdict}"
+
+
+def _fits(value: float, budget: float) -> str:
+    """A table's verdict on ``value`` against ``budget``."""
+    return "yes" if value <= budget else "**no**"
 
 
 def _makefile_default(name: str) -> str:
@@ -273,19 +282,14 @@ def notebooks(report: Report, steps: int = 100) -> None:
         "| calibrated s by the median | kernel peak MB | ≤ 1.5 GB |",
         "|---|---:|---:|---:|---|---:|---:|---|",
     )
-    before = calibrate(steps)
-    report.calibrated_by(before)
+    before = report.reading(steps)
     for path in sorted((REPO / "notebooks").glob("*.ipynb")):
         r = execute(path)
-        after = calibrate(steps)
-        report.calibrated_by(after)
+        after = report.reading(steps)
         own = report.cal(r["seconds"], (before + after) / 2)
-        head = f"| {path.name} | {r['seconds']:.1f} | {before:.1f}–{after:.1f} | {own:.1f} | " + (
-            "yes" if own <= BUDGETS["Run-All s"] else "**no**"
-        )
-        tail = f"{r['peak_mb']:.0f} | " + (
-            "yes |" if r["peak_mb"] <= BUDGETS["kernel peak MB"] else "**no** |"
-        )
+        head = f"| {path.name} | {r['seconds']:.1f} | {before:.1f}–{after:.1f} | {own:.1f} | "
+        head += _fits(own, BUDGETS["Run-All s"])
+        tail = f"{r['peak_mb']:.0f} | {_fits(r['peak_mb'], BUDGETS['kernel peak MB'])} |"
         report.add(
             lambda rep, r=r, head=head, tail=tail: f"{head} | {rep.cal(r['seconds']):.1f} | {tail}"
         )
@@ -299,8 +303,7 @@ def tests(report: Report, durations: int = 20) -> None:
         **os.environ,
         "PYTEST_ADDOPTS": f"{os.environ.get('PYTEST_ADDOPTS', '')} --durations={durations} -q",
     }
-    before = calibrate(100)
-    report.calibrated_by(before)
+    before = report.reading(100)
     used_before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(
@@ -308,8 +311,7 @@ def tests(report: Report, durations: int = 20) -> None:
     )
     seconds = time.perf_counter() - start
     cpu = _children_cpu() - used_before
-    after = calibrate(100)
-    report.calibrated_by(after)
+    after = report.reading(100)
     own = report.cal(seconds, (before + after) / 2)
     lines = done.stdout.strip().splitlines()
     verdict = (lines or ["no output"])[-1].strip("= ")
@@ -501,17 +503,19 @@ def main(argv=None) -> int:
         "mode too (ratios need no calibration).",
     )
     # A reading after every part: one reading can be 15 % off on a shared VM (27-32 ms within
-    # an hour on one machine), far more than the figures it scales vary between runs.
+    # an hour on one machine), far more than the figures it scales vary between runs. The
+    # notebooks and the suite end with a reading of their own.
     for part in (notebooks, tests, explorers, decompose):
         if part.__name__ not in skip:
             part(report)
-            report.calibrated_by(calibrate(steps))
+            if part not in (notebooks, tests):
+                report.reading(steps)
     if "probe" not in skip:
         probe(report, keys={"01", "unseen"} if args.quick else None, rounds=1 if args.quick else 2)
     for part in (doctor, backends):
         if part.__name__ not in skip:
             part(report)
-    report.calibrated_by(calibrate(steps))
+    report.reading(steps)
     print(f"the report uses the median calibration, {report.ms:.1f} ms per step")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report.text())
